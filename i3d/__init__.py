@@ -1,0 +1,13 @@
+"""Kinetics I3D (Carreira & Zisserman, CVPR 2017) on TensorFlow 2 and Sonnet 2."""
+
+from i3d.batch_norm import BatchNorm
+from i3d.checkpoint import (LAYOUTS, CheckpointMismatchError, Layout, checkpoint_prefix,
+                            load_checkpoint, save_checkpoint, save_release_checkpoint,
+                            write_release_checkpoint)
+from i3d.model import InceptionBlock, InceptionI3d, Unit3D
+
+__all__ = [
+    'BatchNorm', 'CheckpointMismatchError', 'InceptionBlock', 'InceptionI3d', 'LAYOUTS',
+    'Layout', 'Unit3D', 'checkpoint_prefix', 'load_checkpoint', 'save_checkpoint',
+    'save_release_checkpoint', 'write_release_checkpoint',
+]

@@ -1,0 +1,272 @@
+"""Reading and writing the original release's TF1 checkpoints, strictly.
+
+The release has three name layouts for the same variables (see `LAYOUTS`). A model
+variable's path below the model (`Mixed_4b/Branch_1/Conv3d_0b_3x3/conv_3d/w`) is found
+in a checkpoint under a scope prefix (`RGB/inception_i3d/`, `Flow/inception_i3d/`, or
+none). Loading is all or nothing: every model variable must be there with a compatible
+shape, and nothing else may be (optimizer slots aside), or nothing is assigned.
+"""
+
+import dataclasses
+import os
+import shutil
+import tempfile
+from typing import Dict, List, Mapping, Optional
+
+import numpy as np
+import tensorflow as tf
+
+# Name of the checkpoint files inside a release directory, as in the release.
+CHECKPOINT_BASENAME = 'model.ckpt'
+# The first variable of every layout; its scope prefix tells the layout.
+_FIRST_VARIABLE = 'Conv3d_1a_7x7/conv_3d/w'
+# Checkpoint entries that are not model variables and are never an error.
+_OPTIMIZER_SLOTS = ('/Momentum', '/Adam', '/Adam_1', '/RMSProp', '/RMSProp_1')
+_BOOKKEEPING = ('global_step',)
+# Key of the object graph in TF2 object-based (tf.train.Checkpoint) checkpoints.
+_OBJECT_GRAPH_KEY = '_CHECKPOINTABLE_OBJECT_GRAPH'
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+  """How a release checkpoint names and shapes the model's variables.
+
+  Attributes:
+    scope: Prefix of every variable name, e.g. `RGB/inception_i3d/`.
+    batch_norm_rank5: Whether batch-norm parameters are stored as `[1, 1, 1, 1, C]`
+      (the Kinetics-600 checkpoint) rather than `[C]`.
+  """
+  scope: str
+  batch_norm_rank5: bool = False
+
+
+LAYOUTS = {
+    'rgb': Layout('RGB/inception_i3d/'),
+    'flow': Layout('Flow/inception_i3d/'),
+    'kinetics600': Layout('', batch_norm_rank5=True),
+}
+
+
+class CheckpointMismatchError(ValueError):
+  """A checkpoint's variables do not match the model's; nothing was loaded."""
+
+
+def checkpoint_prefix(path: str) -> str:
+  """Resolves `path` (a checkpoint prefix, or a directory holding one) to a prefix.
+
+  A directory's `checkpoint` file may record absolute paths from another machine (the
+  release's say `/cns/...`); then the file of that name beside it is used.
+
+  Raises:
+    FileNotFoundError: If no checkpoint is found, naming what was looked for.
+  """
+  if os.path.isdir(path):
+    state = tf.train.get_checkpoint_state(path)
+    if state is not None and state.model_checkpoint_path:
+      recorded = state.model_checkpoint_path
+      for candidate in (recorded, os.path.join(path, os.path.basename(recorded))):
+        if tf.io.gfile.exists(candidate + '.index'):
+          return candidate
+      raise FileNotFoundError(
+          f'{path}: its checkpoint file names {recorded!r}, but neither that nor '
+          f'{os.path.join(path, os.path.basename(recorded))}.index exists')
+    default = os.path.join(path, CHECKPOINT_BASENAME)
+    if tf.io.gfile.exists(default + '.index'):
+      return default
+    raise FileNotFoundError(
+        f'{path}: no checkpoint here (expected a `checkpoint` file or '
+        f'{CHECKPOINT_BASENAME}.index and {CHECKPOINT_BASENAME}.data-*)')
+  if tf.io.gfile.exists(path + '.index'):
+    return path
+  raise FileNotFoundError(f'{path}: no such checkpoint ({path}.index does not exist)')
+
+
+def model_variables(model: tf.Module) -> Dict[str, tf.Variable]:
+  """The model's variables by their path below the model, e.g. `Logits/.../conv_3d/b`."""
+  scope = model.name_scope.name
+  variables = {}
+  for variable in model.variables:
+    name = variable.name[:-2] if variable.name.endswith(':0') else variable.name
+    if not name.startswith(scope):
+      raise ValueError(f'variable {variable.name} is outside the model scope {scope}')
+    variables[name[len(scope):]] = variable
+  return variables
+
+
+def is_built(model: tf.Module) -> bool:
+  """Whether the model has created its variables (Sonnet raises when it has none)."""
+  try:
+    return bool(model.variables)
+  except ValueError:
+    return False
+
+
+def build(model: tf.Module, channels: int) -> None:
+  """Creates the model's variables with a call on the smallest input it accepts."""
+  inputs = tf.zeros((1,) + tuple(model.min_input_size()) + (channels,))
+  model(inputs, is_training=False)
+
+
+def _is_ignored(name: str) -> bool:
+  return name.endswith(_OPTIMIZER_SLOTS) or name.split('/')[-1] in _BOOKKEEPING
+
+
+def detect_scope(shapes: Mapping[str, List[int]], path: str) -> str:
+  """The scope prefix of the only I3D in a checkpoint's `{name: shape}`."""
+  scopes = sorted(name[:-len(_FIRST_VARIABLE)] for name in shapes
+                  if name.endswith(_FIRST_VARIABLE) and not _is_ignored(name))
+  if not scopes:
+    raise CheckpointMismatchError(
+        f'{path}: no I3D variables (no name ends in {_FIRST_VARIABLE})')
+  if len(scopes) > 1:
+    raise CheckpointMismatchError(
+        f'{path}: holds several I3Ds, under scopes {scopes}; pass scope= to choose one')
+  return scopes[0]
+
+
+def _summarise(items: List[str], limit: int = 8) -> str:
+  shown = ', '.join(items[:limit])
+  return shown + (f' and {len(items) - limit} more' if len(items) > limit else '')
+
+
+def load_checkpoint(model: tf.Module, path: str, scope: Optional[str] = None) -> str:
+  """Restores a release (TF1) or `tf.train.Checkpoint` checkpoint into `model`.
+
+  Builds the model's variables first if it has none, for the input channels that the
+  checkpoint's first convolution expects.
+
+  Args:
+    model: An `InceptionI3d`.
+    path: A checkpoint prefix, or a directory with a `checkpoint` file or `model.ckpt.*`.
+    scope: The name prefix of the model's variables in a TF1 checkpoint, e.g.
+      `Flow/inception_i3d/`; found from the names when there is only one I3D in it.
+
+  Returns:
+    The checkpoint prefix that was read.
+
+  Raises:
+    FileNotFoundError: If there is no checkpoint at `path`.
+    CheckpointMismatchError: If a model variable is missing or has another shape, or
+      the checkpoint holds variables that the model lacks; nothing is assigned then.
+  """
+  prefix = checkpoint_prefix(path)
+  reader = tf.train.load_checkpoint(prefix)
+  shapes = reader.get_variable_to_shape_map()
+  if _OBJECT_GRAPH_KEY in shapes:
+    _restore_object_checkpoint(model, prefix, shapes)
+    return prefix
+  if scope is None:
+    scope = detect_scope(shapes, prefix)
+  if not is_built(model):
+    build(model, channels=shapes[scope + _FIRST_VARIABLE][3])
+
+  values, missing, mismatched = {}, [], []
+  for name, variable in model_variables(model).items():
+    key = scope + name
+    if key not in shapes:
+      missing.append(f'{key} {variable.shape.as_list()}')
+      continue
+    value = reader.get_tensor(key)
+    want = tuple(variable.shape)
+    # The Kinetics-600 checkpoint keeps batch-norm parameters as [1, 1, 1, 1, C].
+    if value.shape != want and '/batch_norm/' in name and value.shape == (1,) * 4 + want:
+      value = value.reshape(want)
+    if value.shape != want:
+      mismatched.append(f'{key} {list(value.shape)} (model: {list(want)})')
+      continue
+    values[name] = value
+  expected = {scope + name for name in model_variables(model)}
+  unexpected = sorted(f'{key} {shapes[key]}' for key in shapes
+                      if key.startswith(scope) and key not in expected and
+                      not _is_ignored(key))
+  problems = [f'{label}: {_summarise(items)}' for label, items in
+              (('missing from the checkpoint', missing),
+               ('shape mismatch', mismatched),
+               ('not in the model', unexpected)) if items]
+  if problems:
+    raise CheckpointMismatchError(
+        f'{prefix} does not match the model (scope {scope!r}), nothing loaded: ' +
+        '; '.join(problems))
+  variables = model_variables(model)
+  for name, value in values.items():
+    variables[name].assign(tf.cast(value, variables[name].dtype))
+  return prefix
+
+
+def _restore_object_checkpoint(model: tf.Module, prefix: str,
+                               shapes: Mapping[str, List[int]]) -> None:
+  """Restores a checkpoint written by `save_checkpoint` (`tf.train.Checkpoint`)."""
+  if not is_built(model):
+    first = [name for name in shapes
+             if '/Conv3d_1a_7x7/conv/w/.ATTRIBUTES/VARIABLE_VALUE' in name]
+    if len(first) != 1:
+      raise CheckpointMismatchError(
+          f'{prefix}: a tf.train.Checkpoint, but not of one InceptionI3d saved as '
+          '`model` by i3d.save_checkpoint')
+    build(model, channels=shapes[first[0]][3])
+  status = tf.train.Checkpoint(model=model).read(prefix)
+  try:
+    status.assert_consumed()
+  except AssertionError as e:
+    raise CheckpointMismatchError(f'{prefix} does not match the model: {e}') from e
+
+
+def save_checkpoint(model: tf.Module, prefix: str) -> str:
+  """Writes the model with TF2's `tf.train.Checkpoint(model=model)`; returns the path."""
+  return tf.train.Checkpoint(model=model).write(prefix)
+
+
+def release_tensors(model: tf.Module, layout: Layout) -> Dict[str, np.ndarray]:
+  """The model's values under the names and shapes of a release layout."""
+  tensors = {}
+  for name, variable in model_variables(model).items():
+    value = variable.numpy()
+    if layout.batch_norm_rank5 and '/batch_norm/' in name:
+      value = value.reshape((1, 1, 1, 1, -1))
+    tensors[layout.scope + name] = value
+  return tensors
+
+
+def write_release_checkpoint(tensors: Mapping[str, np.ndarray], directory: str) -> str:
+  """Writes `{name: array}` as a TF1 checkpoint `directory/model.ckpt` with its
+  `checkpoint` file, as the release ships them; readable by TF1's `tf.train.Saver`.
+
+  The directory is written under a temporary name and renamed into place, so that an
+  interrupted write never leaves a checkpoint that looks complete. An existing
+  directory is replaced.
+
+  Returns:
+    The checkpoint prefix.
+  """
+  directory = os.path.abspath(directory)
+  parent = os.path.dirname(directory)
+  os.makedirs(parent, exist_ok=True)
+  staging = tempfile.mkdtemp(prefix=f'.{os.path.basename(directory)}.', dir=parent)
+  try:
+    names = sorted(tensors)
+    tf.raw_ops.SaveV2(
+        prefix=os.path.join(staging, CHECKPOINT_BASENAME), tensor_names=names,
+        shape_and_slices=[''] * len(names),
+        tensors=[np.asarray(tensors[name]) for name in names])
+    with open(os.path.join(staging, 'checkpoint'), 'w') as f:
+      f.write(f'model_checkpoint_path: "{CHECKPOINT_BASENAME}"\n'
+              f'all_model_checkpoint_paths: "{CHECKPOINT_BASENAME}"\n')
+    if os.path.exists(directory):
+      retired = tempfile.mkdtemp(prefix=f'.{os.path.basename(directory)}.old.', dir=parent)
+      os.replace(directory, os.path.join(retired, 'old'))
+      os.replace(staging, directory)
+      shutil.rmtree(retired)
+    else:
+      os.replace(staging, directory)
+  except BaseException:
+    shutil.rmtree(staging, ignore_errors=True)
+    raise
+  return os.path.join(directory, CHECKPOINT_BASENAME)
+
+
+def save_release_checkpoint(model: tf.Module, directory: str, layout: str = 'rgb') -> str:
+  """Writes the model in a release layout (`rgb`, `flow` or `kinetics600`), so that
+  the original TF1 code can load it. Returns the checkpoint prefix."""
+  if layout not in LAYOUTS:
+    raise ValueError(f'Unknown layout {layout!r}; valid layouts: {", ".join(LAYOUTS)}')
+  return write_release_checkpoint(release_tensors(model, LAYOUTS[layout]), directory)

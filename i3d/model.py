@@ -1,0 +1,312 @@
+"""The Inception-v1 I3D of Carreira & Zisserman, "Quo Vadis, Action Recognition?" (CVPR 2017).
+
+Module and variable names are those of the original release, so that a variable's path
+below the model (`Mixed_4b/Branch_1/Conv3d_0b_3x3/conv_3d/w`) is its name in the release's
+checkpoints.
+"""
+
+import math
+from typing import Callable, Dict, Optional, Sequence, Tuple
+
+import sonnet as snt
+import tensorflow as tf
+
+from i3d.batch_norm import BatchNorm
+
+Triple = Tuple[int, int, int]
+
+# Branch widths of each Inception block, as in Inception-v1 (GoogLeNet, Szegedy et al.
+# 2015, table 1): (1x1, 3x3 reduce, 3x3, "5x5" reduce, "5x5", pool projection). I3D
+# inflates GoogLeNet's 5x5 branch into a second 3x3x3 branch.
+_MIXED = {
+    'Mixed_3b': (64, 96, 128, 16, 32, 32),
+    'Mixed_3c': (128, 128, 192, 32, 96, 64),
+    'Mixed_4b': (192, 96, 208, 16, 48, 64),
+    'Mixed_4c': (160, 112, 224, 24, 64, 64),
+    'Mixed_4d': (128, 128, 256, 24, 64, 64),
+    'Mixed_4e': (112, 144, 288, 32, 64, 64),
+    'Mixed_4f': (256, 160, 320, 32, 128, 128),
+    'Mixed_5b': (256, 160, 320, 32, 128, 128),
+    'Mixed_5c': (384, 192, 384, 48, 128, 128),
+}
+
+# Max-pools: (kernel, stride), both [T, H, W].
+_POOLS = {
+    'MaxPool3d_2a_3x3': ((1, 3, 3), (1, 2, 2)),
+    'MaxPool3d_3a_3x3': ((1, 3, 3), (1, 2, 2)),
+    'MaxPool3d_4a_3x3': ((3, 3, 3), (2, 2, 2)),
+    'MaxPool3d_5a_2x2': ((2, 2, 2), (2, 2, 2)),
+}
+
+# Stem convolutions: (output channels, kernel, stride).
+_CONVS = {
+    'Conv3d_1a_7x7': (64, (7, 7, 7), (2, 2, 2)),
+    'Conv3d_2b_1x1': (64, (1, 1, 1), (1, 1, 1)),
+    'Conv3d_2c_3x3': (192, (3, 3, 3), (1, 1, 1)),
+}
+
+# The logits' average pool over the 7x7 grid that a 224x224 input reaches, 2 frames deep.
+LOGITS_POOL: Triple = (2, 7, 7)
+
+
+def _max_pool(x: tf.Tensor, kernel: Triple, stride: Triple) -> tf.Tensor:
+  return tf.nn.max_pool3d(x, ksize=(1,) + kernel + (1,), strides=(1,) + stride + (1,),
+                          padding='SAME')
+
+
+class Unit3D(snt.Module):
+  """A 3D convolution ('SAME' padding), then batch norm and an activation, each optional."""
+
+  def __init__(self,
+               output_channels: int,
+               kernel_shape: Triple = (1, 1, 1),
+               stride: Triple = (1, 1, 1),
+               activation_fn: Optional[Callable[[tf.Tensor], tf.Tensor]] = tf.nn.relu,
+               use_batch_norm: bool = True,
+               use_bias: bool = False,
+               name: str = 'unit_3d'):
+    """Constructs the unit.
+
+    Args:
+      output_channels: Channels of the convolution's output.
+      kernel_shape: Convolution kernel, `[T, H, W]`.
+      stride: Convolution stride, `[T, H, W]`.
+      activation_fn: Applied last; `None` for a linear unit.
+      use_batch_norm: Whether to apply `BatchNorm` (eps 1e-3, decay 0.999, no scale).
+      use_bias: Whether the convolution has a bias (`conv_3d/b`); the release uses one
+        only in the logits, where there is no batch norm.
+      name: Module name, the unit's scope in checkpoints.
+    """
+    super().__init__(name=name)
+    self.conv = snt.Conv3D(output_channels, kernel_shape, stride=stride,
+                           padding='SAME', with_bias=use_bias, name='conv_3d')
+    self.batch_norm = BatchNorm() if use_batch_norm else None
+    self._activation_fn = activation_fn
+
+  def __call__(self, inputs: tf.Tensor, is_training: bool) -> tf.Tensor:
+    """Applies the unit to `inputs` of shape `[B, T, H, W, C]`."""
+    net = self.conv(inputs)
+    if self.batch_norm is not None:
+      net = self.batch_norm(net, is_training=is_training)
+    if self._activation_fn is not None:
+      net = self._activation_fn(net)
+    return net
+
+
+class InceptionBlock(snt.Module):
+  """Four parallel branches concatenated on channels (Inception-v1's block, in 3D).
+
+  Branch_0: 1x1x1. Branch_1: 1x1x1 then 3x3x3. Branch_2: 1x1x1 then 3x3x3.
+  Branch_3: 3x3x3 max-pool (stride 1) then 1x1x1.
+  """
+
+  def __init__(self,
+               widths: Sequence[int],
+               branch_2_3x3_name: str = 'Conv3d_0b_3x3',
+               name: str = 'inception_block'):
+    """Constructs the block.
+
+    Args:
+      widths: The six branch widths: Branch_0, Branch_1's two units, Branch_2's two
+        units, Branch_3's projection.
+      branch_2_3x3_name: Name of Branch_2's 3x3x3 unit. The release names it
+        `Conv3d_0a_3x3` in `Mixed_5b` alone, and its checkpoints keep that name.
+      name: Module name, the block's endpoint name.
+
+    Raises:
+      ValueError: If `widths` does not hold six widths.
+    """
+    super().__init__(name=name)
+    if len(widths) != 6:
+      raise ValueError(f'widths must hold 6 branch widths, got {tuple(widths)}')
+    w0, w1a, w1b, w2a, w2b, w3 = widths
+    # The branch scopes are name scopes, not modules, as in the release.
+    with tf.name_scope('Branch_0'):
+      self.branch_0 = [Unit3D(w0, name='Conv3d_0a_1x1')]
+    with tf.name_scope('Branch_1'):
+      self.branch_1 = [Unit3D(w1a, name='Conv3d_0a_1x1'),
+                       Unit3D(w1b, (3, 3, 3), name='Conv3d_0b_3x3')]
+    with tf.name_scope('Branch_2'):
+      self.branch_2 = [Unit3D(w2a, name='Conv3d_0a_1x1'),
+                       Unit3D(w2b, (3, 3, 3), name=branch_2_3x3_name)]
+    with tf.name_scope('Branch_3'):
+      self.branch_3 = [Unit3D(w3, name='Conv3d_0b_1x1')]
+
+  def __call__(self, inputs: tf.Tensor, is_training: bool) -> tf.Tensor:
+    """Applies the block to `inputs` of shape `[B, T, H, W, C]`."""
+    outputs = []
+    for i, units in enumerate(
+        (self.branch_0, self.branch_1, self.branch_2, self.branch_3)):
+      net = _max_pool(inputs, (3, 3, 3), (1, 1, 1)) if i == 3 else inputs
+      for unit in units:
+        net = unit(net, is_training=is_training)
+      outputs.append(net)
+    return tf.concat(outputs, axis=-1)
+
+
+class InceptionI3d(snt.Module):
+  """Inception-v1 I3D, inputs `[B, T, H, W, C]` with values in [-1, 1].
+
+  Calling the model returns `(output at final_endpoint, end_points)`, where `end_points`
+  maps every endpoint up to and including `final_endpoint` to its output. Only the
+  layers up to `final_endpoint` are built.
+  """
+
+  # The endpoints in network order.
+  VALID_ENDPOINTS = (
+      'Conv3d_1a_7x7',
+      'MaxPool3d_2a_3x3',
+      'Conv3d_2b_1x1',
+      'Conv3d_2c_3x3',
+      'MaxPool3d_3a_3x3',
+      'Mixed_3b',
+      'Mixed_3c',
+      'MaxPool3d_4a_3x3',
+      'Mixed_4b',
+      'Mixed_4c',
+      'Mixed_4d',
+      'Mixed_4e',
+      'Mixed_4f',
+      'MaxPool3d_5a_2x2',
+      'Mixed_5b',
+      'Mixed_5c',
+      'Logits',
+      'Predictions',
+  )
+
+  def __init__(self,
+               num_classes: int = 400,
+               spatial_squeeze: bool = True,
+               final_endpoint: str = 'Logits',
+               name: str = 'inception_i3d'):
+    """Constructs the model.
+
+    Args:
+      num_classes: Number of logits: 400 for Kinetics-400, 600 for Kinetics-600.
+      spatial_squeeze: Whether to squeeze the logits' spatial axes: `[B, num_classes]`
+        rather than `[B, 1, 1, num_classes]`.
+      final_endpoint: The last endpoint to build, one of `VALID_ENDPOINTS`.
+      name: Module name, the model's scope (`inception_i3d` in the release).
+
+    Raises:
+      ValueError: If `final_endpoint` is not in `VALID_ENDPOINTS`, or `num_classes`
+        is not positive.
+    """
+    super().__init__(name=name)
+    if final_endpoint not in self.VALID_ENDPOINTS:
+      raise ValueError(f'Unknown final endpoint {final_endpoint!r}; valid endpoints: '
+                       f'{", ".join(self.VALID_ENDPOINTS)}')
+    if num_classes < 1:
+      raise ValueError(f'num_classes must be positive, got {num_classes}')
+    self._num_classes = num_classes
+    self._spatial_squeeze = spatial_squeeze
+    self._final_endpoint = final_endpoint
+    self._endpoints = self.VALID_ENDPOINTS[:self.VALID_ENDPOINTS.index(final_endpoint) + 1]
+
+    self._layers: Dict[str, snt.Module] = {}
+    for end_point in self._endpoints:
+      if end_point in _CONVS:
+        channels, kernel, stride = _CONVS[end_point]
+        self._layers[end_point] = Unit3D(channels, kernel, stride, name=end_point)
+      elif end_point in _MIXED:
+        # The release's naming quirk, kept so that its checkpoints load.
+        quirk = 'Conv3d_0a_3x3' if end_point == 'Mixed_5b' else 'Conv3d_0b_3x3'
+        self._layers[end_point] = InceptionBlock(_MIXED[end_point], quirk, name=end_point)
+      elif end_point == 'Logits':
+        with tf.name_scope('Logits'):
+          self._layers[end_point] = Unit3D(
+              num_classes, activation_fn=None, use_batch_norm=False, use_bias=True,
+              name='Conv3d_0c_1x1')
+
+  @property
+  def num_classes(self) -> int:
+    return self._num_classes
+
+  @property
+  def final_endpoint(self) -> str:
+    return self._final_endpoint
+
+  @property
+  def input_channels(self) -> Optional[int]:
+    """Channels of the inputs the model was built for (3 RGB, 2 flow); None if unbuilt."""
+    conv = self._layers['Conv3d_1a_7x7'].conv
+    return getattr(conv, 'input_channels', None)
+
+  def min_input_size(self) -> Triple:
+    """The smallest `[T, H, W]` an input may have to reach `final_endpoint`.
+
+    With 'SAME' padding each stride s maps n to ceil(n / s); the logits' average pool
+    needs at least `LOGITS_POOL` at the end. Before the logits any size is accepted.
+    """
+    if self._final_endpoint not in ('Logits', 'Predictions'):
+      return (1, 1, 1)
+    strides = [_CONVS['Conv3d_1a_7x7'][2]] + [stride for _, stride in _POOLS.values()]
+    size = list(LOGITS_POOL)
+    for stride in reversed(strides):
+      size = [(n - 1) * s + 1 for n, s in zip(size, stride)]
+    return tuple(size)
+
+  def _check_inputs(self, inputs: tf.Tensor, dropout_keep_prob) -> None:
+    if isinstance(dropout_keep_prob, (int, float)) and not 0 < dropout_keep_prob <= 1:
+      raise ValueError(f'dropout_keep_prob must be in (0, 1], got {dropout_keep_prob}')
+    shape = inputs.shape
+    if shape.rank != 5:
+      raise ValueError(f'inputs must have rank 5 [B, T, H, W, C], got shape {shape}')
+    if self.input_channels is not None and shape[-1] not in (None, self.input_channels):
+      raise ValueError(f'inputs have {shape[-1]} channels but the model was built for '
+                       f'{self.input_channels}')
+    minimum = self.min_input_size()
+    for axis, n, least in zip('THW', shape[1:4], minimum):
+      if n is not None and n < least:
+        raise ValueError(
+            f'inputs of shape {shape} are too small for {self._final_endpoint}: '
+            f'{axis} must be at least {least} (the minimum [T, H, W] is {list(minimum)})')
+
+  def __call__(self,
+               inputs: tf.Tensor,
+               is_training: bool,
+               dropout_keep_prob: float = 1.0) -> Tuple[tf.Tensor, Dict[str, tf.Tensor]]:
+    """Runs the network up to `final_endpoint`.
+
+    Args:
+      inputs: `[B, T, H, W, C]`, values in [-1, 1]; C is 3 for RGB, 2 for flow.
+      is_training: Whether batch norm uses (and updates) batch statistics.
+      dropout_keep_prob: Keep probability of the dropout before the logits, applied
+        whenever it is below 1 (as in the release, independently of `is_training`).
+
+    Returns:
+      `(output at final_endpoint, end_points)`. Logits are `[B, num_classes]`, or
+      `[B, 1, 1, num_classes]` without spatial squeeze; they are averaged over time.
+
+    Raises:
+      ValueError: On a `dropout_keep_prob` outside (0, 1], an input that is not of
+        rank 5, has other channels than the built model, or is too small to reach the
+        logits' 2x7x7 pool.
+    """
+    inputs = tf.convert_to_tensor(inputs)
+    self._check_inputs(inputs, dropout_keep_prob)
+    end_points = {}
+    net = inputs
+    for end_point in self._endpoints:
+      if end_point in _POOLS:
+        net = _max_pool(net, *_POOLS[end_point])
+      elif end_point == 'Logits':
+        net = tf.nn.avg_pool3d(net, ksize=(1,) + LOGITS_POOL + (1,), strides=(1,) * 5,
+                               padding='VALID')
+        if not isinstance(dropout_keep_prob, (int, float)) or dropout_keep_prob < 1:
+          net = tf.nn.dropout(net, rate=1 - dropout_keep_prob)
+        logits = self._layers[end_point](net, is_training=is_training)
+        if self._spatial_squeeze:
+          if logits.shape[2:4] != (1, 1):
+            raise ValueError(
+                f'spatial_squeeze needs a 1x1 grid after the logits pool, got '
+                f'{logits.shape[2]}x{logits.shape[3]} from inputs of shape '
+                f'{inputs.shape}: use H, W in [193, 224] or spatial_squeeze=False')
+          logits = tf.squeeze(logits, [2, 3])
+        net = tf.reduce_mean(logits, axis=1)  # Mean over time.
+      elif end_point == 'Predictions':
+        net = tf.nn.softmax(net)
+      else:
+        net = self._layers[end_point](net, is_training=is_training)
+      end_points[end_point] = net
+    return net, end_points

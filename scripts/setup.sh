@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Set-up on a fresh machine, idempotent: the virtual environment at .venv/ with the
+# library and its dependencies, the real RGB weights and the real sample video's arrays.
+# A second run reuses everything (no download, no conversion).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+# Reinstall only when setup.py changed since the last install.
+stamp=.venv/.installed-setup-py
+if [ ! -f "$stamp" ] || ! cmp -s setup.py "$stamp"; then
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -e '.[test]'
+  cp setup.py "$stamp"
+fi
+export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
+if [ -f i3d/provision.py ]; then .venv/bin/python -m i3d.provision; fi
+if [ -f preprocess/sample.py ]; then .venv/bin/python -m preprocess.sample; fi

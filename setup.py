@@ -1,0 +1,25 @@
+"""Kinetics I3D on TensorFlow 2 and Sonnet 2."""
+
+import setuptools
+
+setuptools.setup(
+    name='kinetics-i3d-tf2',
+    version='0.1.0',
+    description=('I3D of "Quo Vadis, Action Recognition?" (Carreira & Zisserman, '
+                 'CVPR 2017) on TensorFlow 2 and Sonnet 2, with its checkpoints, '
+                 'preprocessing and evaluation.'),
+    packages=['i3d', 'preprocess'],
+    python_requires='>=3.9',
+    install_requires=[
+        'tensorflow>=2.13',
+        'dm-sonnet>=2.0.2',
+        'numpy',
+        'absl-py',
+        'opencv-contrib-python-headless',
+        'tqdm',
+    ],
+    extras_require={
+        'test': ['pytest'],
+    },
+    license='Apache-2.0',
+)

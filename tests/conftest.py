@@ -1,0 +1,28 @@
+"""Shared paths and fixtures for the tests."""
+
+import os
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+import pytest  # pylint: disable=g-import-not-at-top
+
+TESTS = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(TESTS)
+LAYOUTS = os.path.join(TESTS, 'fixtures', 'layouts')
+# The original release's reference data, beside the checkout when it is there.
+SHARED_REFERENCE = os.path.join(os.path.dirname(ROOT), 'shared', 'reference')
+
+# The release's five checkpoints: (layout name, input channels, classes).
+RELEASES = {
+    'rgb_imagenet': ('rgb', 3, 400),
+    'rgb_scratch': ('rgb', 3, 400),
+    'flow_imagenet': ('flow', 2, 400),
+    'flow_scratch': ('flow', 2, 400),
+    'rgb_scratch_kin600': ('kinetics600', 3, 600),
+}
+
+
+@pytest.fixture
+def rng():
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  return np.random.default_rng(0)

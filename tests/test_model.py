@@ -1,0 +1,133 @@
+"""Shapes, endpoints, variable names and errors of InceptionI3d."""
+
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from i3d import InceptionI3d
+from tests.conftest import LAYOUTS
+from tests.reference import read_layout
+
+# Shapes for a 64x224x224 input, from the strides and widths of the paper (figure 3).
+ENDPOINT_SHAPES = {
+    'Conv3d_1a_7x7': (1, 32, 112, 112, 64),
+    'MaxPool3d_2a_3x3': (1, 32, 56, 56, 64),
+    'Conv3d_2b_1x1': (1, 32, 56, 56, 64),
+    'Conv3d_2c_3x3': (1, 32, 56, 56, 192),
+    'MaxPool3d_3a_3x3': (1, 32, 28, 28, 192),
+    'Mixed_3b': (1, 32, 28, 28, 256),
+    'Mixed_3c': (1, 32, 28, 28, 480),
+    'MaxPool3d_4a_3x3': (1, 16, 14, 14, 480),
+    'Mixed_4b': (1, 16, 14, 14, 512),
+    'Mixed_4c': (1, 16, 14, 14, 512),
+    'Mixed_4d': (1, 16, 14, 14, 512),
+    'Mixed_4e': (1, 16, 14, 14, 528),
+    'Mixed_4f': (1, 16, 14, 14, 832),
+    'MaxPool3d_5a_2x2': (1, 8, 7, 7, 832),
+    'Mixed_5b': (1, 8, 7, 7, 832),
+    'Mixed_5c': (1, 8, 7, 7, 1024),
+    'Logits': (1, 400),
+    'Predictions': (1, 400),
+}
+
+
+def test_valid_endpoints_in_order():
+  assert InceptionI3d.VALID_ENDPOINTS == tuple(ENDPOINT_SHAPES)
+
+
+def test_every_endpoint_shape_for_64x224x224():
+  model = InceptionI3d(final_endpoint='Predictions')
+  predictions, end_points = model(tf.random.uniform((1, 64, 224, 224, 3), -1, 1),
+                                  is_training=False)
+  assert {k: tuple(v.shape) for k, v in end_points.items()} == ENDPOINT_SHAPES
+  np.testing.assert_allclose(tf.reduce_sum(predictions, -1), [1.0], rtol=1e-5)
+  np.testing.assert_allclose(predictions, tf.nn.softmax(end_points['Logits']), rtol=1e-5)
+
+
+def test_builds_only_up_to_final_endpoint():
+  model = InceptionI3d(final_endpoint='Mixed_3b')
+  inputs = tf.zeros((1, 4, 32, 32, 3))
+  output, end_points = model(inputs, is_training=False)
+  assert list(end_points) == list(ENDPOINT_SHAPES)[:6]
+  assert output is end_points['Mixed_3b']
+  scopes = {v.name.split('/')[1] for v in model.variables}
+  assert scopes == {'Conv3d_1a_7x7', 'Conv3d_2b_1x1', 'Conv3d_2c_3x3', 'Mixed_3b'}
+
+
+@pytest.mark.parametrize('release, num_classes, channels', [
+    ('rgb_imagenet', 400, 3), ('flow_scratch', 400, 2), ('rgb_scratch_kin600', 600, 3)])
+def test_variables_are_those_of_the_release(release, num_classes, channels):
+  """Names and shapes match the release's .index listing one to one."""
+  model = InceptionI3d(num_classes=num_classes)
+  model(tf.zeros((1, 9, 193, 193, channels)), is_training=False)
+  ours = {v.name[len('inception_i3d/'):-2]: tuple(v.shape) for v in model.variables}
+  theirs = {}
+  for name, (shape, dtype) in read_layout(os.path.join(LAYOUTS, f'{release}.txt')).items():
+    if name.endswith('/Momentum'):
+      continue
+    name = name.split('inception_i3d/', 1)[-1]
+    theirs[name] = shape[4:] if len(shape) == 5 and '/batch_norm/' in name else shape
+    assert dtype == 'float32'
+  assert ours == theirs
+  trainable = {v.name.split('/')[-1] for v in model.trainable_variables}
+  assert trainable == {'w:0', 'b:0', 'beta:0'}
+
+
+def test_eager_and_tf_function_agree(rng):
+  model = InceptionI3d()
+  inputs = tf.constant(rng.uniform(-1, 1, (2, 9, 193, 193, 3)), tf.float32)
+  eager, _ = model(inputs, is_training=False)
+  compiled, _ = tf.function(lambda x: model(x, is_training=False))(inputs)
+  np.testing.assert_allclose(eager, compiled, rtol=1e-4, atol=1e-5)
+
+
+def test_no_spatial_squeeze_keeps_axes():
+  model = InceptionI3d(spatial_squeeze=False)
+  logits, _ = model(tf.zeros((1, 9, 224, 224, 3)), is_training=False)
+  assert logits.shape == (1, 1, 1, 400)
+
+
+def test_min_input_size_is_the_boundary():
+  model = InceptionI3d()
+  assert model.min_input_size() == (9, 193, 193)
+  assert model(tf.zeros((1, 9, 193, 193, 3)), is_training=False)[0].shape == (1, 400)
+  for too_small in [(1, 8, 193, 193, 3), (1, 9, 192, 193, 3), (1, 9, 193, 192, 3)]:
+    with pytest.raises(ValueError, match='too small'):
+      model(tf.zeros(too_small), is_training=False)
+
+
+def test_unknown_final_endpoint():
+  with pytest.raises(ValueError, match="Unknown final endpoint 'Conv3d_1a_8x8'"):
+    InceptionI3d(final_endpoint='Conv3d_1a_8x8')
+
+
+@pytest.mark.parametrize('keep', [0, -0.5, 1.5])
+def test_dropout_keep_prob_out_of_range(keep):
+  with pytest.raises(ValueError, match=r'dropout_keep_prob must be in \(0, 1\]'):
+    InceptionI3d()(tf.zeros((1, 9, 224, 224, 3)), is_training=False, dropout_keep_prob=keep)
+
+
+def test_wrong_rank_and_channels():
+  model = InceptionI3d()
+  with pytest.raises(ValueError, match='rank 5'):
+    model(tf.zeros((9, 224, 224, 3)), is_training=False)
+  model(tf.zeros((1, 9, 193, 193, 2)), is_training=False)
+  with pytest.raises(ValueError, match='3 channels but the model was built for 2'):
+    model(tf.zeros((1, 9, 193, 193, 3)), is_training=False)
+
+
+def test_spatial_squeeze_needs_a_single_cell():
+  with pytest.raises(ValueError, match='spatial_squeeze needs a 1x1 grid'):
+    InceptionI3d()(tf.zeros((1, 9, 256, 256, 3)), is_training=False)
+
+
+def test_dropout_is_applied_below_one():
+  model = InceptionI3d(final_endpoint='Logits')
+  x = tf.random.uniform((1, 9, 193, 193, 3), -1, 1, seed=1)
+  full, _ = model(x, is_training=False)
+  again, _ = model(x, is_training=False, dropout_keep_prob=1.0)
+  dropped, _ = model(x, is_training=False, dropout_keep_prob=0.5)
+  np.testing.assert_array_equal(full, again)
+  assert not np.allclose(full, dropped)
