@@ -17,6 +17,7 @@ setuptools.setup(
         'absl-py',
         'opencv-contrib-python-headless',
         'tqdm',
+        'pillow',
     ],
     extras_require={
         'test': ['pytest'],

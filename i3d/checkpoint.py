@@ -227,9 +227,11 @@ def release_tensors(model: tf.Module, layout: Layout) -> Dict[str, np.ndarray]:
   return tensors
 
 
-def write_release_checkpoint(tensors: Mapping[str, np.ndarray], directory: str) -> str:
+def write_release_checkpoint(tensors: Mapping[str, np.ndarray], directory: str,
+                             extra_files: Optional[Mapping[str, str]] = None) -> str:
   """Writes `{name: array}` as a TF1 checkpoint `directory/model.ckpt` with its
   `checkpoint` file, as the release ships them; readable by TF1's `tf.train.Saver`.
+  `extra_files` (`{file name: text}`) are written beside them.
 
   The directory is written under a temporary name and renamed into place, so that an
   interrupted write never leaves a checkpoint that looks complete. An existing
@@ -242,6 +244,7 @@ def write_release_checkpoint(tensors: Mapping[str, np.ndarray], directory: str) 
   parent = os.path.dirname(directory)
   os.makedirs(parent, exist_ok=True)
   staging = tempfile.mkdtemp(prefix=f'.{os.path.basename(directory)}.', dir=parent)
+  os.chmod(staging, 0o755)  # mkdtemp makes it private; a checkpoint is not.
   try:
     names = sorted(tensors)
     tf.raw_ops.SaveV2(
@@ -251,6 +254,9 @@ def write_release_checkpoint(tensors: Mapping[str, np.ndarray], directory: str) 
     with open(os.path.join(staging, 'checkpoint'), 'w') as f:
       f.write(f'model_checkpoint_path: "{CHECKPOINT_BASENAME}"\n'
               f'all_model_checkpoint_paths: "{CHECKPOINT_BASENAME}"\n')
+    for filename, text in (extra_files or {}).items():
+      with open(os.path.join(staging, filename), 'w') as f:
+        f.write(text)
     if os.path.exists(directory):
       retired = tempfile.mkdtemp(prefix=f'.{os.path.basename(directory)}.old.', dir=parent)
       os.replace(directory, os.path.join(retired, 'old'))

@@ -1,0 +1,11 @@
+"""Real videos to the RGB and TV-L1 flow arrays that the I3D networks take."""
+
+from preprocess.pipeline import (MIN_FRAMES, MODALITIES, Options, iter_inputs,
+                                 preprocess_video, video_to_arrays)
+from preprocess.transforms import RECIPES
+from preprocess.video import FPS, VideoError, read_frames
+
+__all__ = [
+    'FPS', 'MIN_FRAMES', 'MODALITIES', 'Options', 'RECIPES', 'VideoError', 'iter_inputs',
+    'preprocess_video', 'read_frames', 'video_to_arrays',
+]

@@ -1,0 +1,53 @@
+"""Preprocesses a video into the arrays the I3D networks take.
+
+  python -m preprocess --video PATH --out_prefix PREFIX [--modalities rgb,flow]
+
+writes PREFIX_rgb.npy (float32 [1, T, 224, 224, 3]) and PREFIX_flow.npy (float32
+[1, T - 1, 224, 224, 2]), both in [-1, 1], and GIF previews PREFIX_rgb.gif and
+PREFIX_flow.gif. On bad input it prints one line naming the file and exits with 1,
+leaving no output behind.
+"""
+
+import sys
+
+from absl import app
+from absl import flags
+
+from preprocess import pipeline
+from preprocess import transforms
+from preprocess.video import VideoError
+
+_VIDEO = flags.DEFINE_string('video', None, 'The video file to preprocess.')
+_OUT_PREFIX = flags.DEFINE_string(
+    'out_prefix', None, 'Output path prefix: writes PREFIX_rgb.npy, PREFIX_flow.npy and '
+    'their .gif previews.')
+_MODALITIES = flags.DEFINE_list('modalities', 'rgb,flow',
+                                'Which arrays to write: rgb, flow or both.')
+_RECIPE = flags.DEFINE_enum(
+    'recipe', 'kinetics', transforms.RECIPES,
+    'kinetics: the release README (shorter side to 256, bilinear); mediapipe: '
+    "Google's MediaPipe Kinetics graph (height 256, even width, area/cubic, 8-bit flow).")
+_CROP = flags.DEFINE_enum('crop', 'center', pipeline.CROPS,
+                          '224x224 crop: center (test time) or random (training).')
+_SEED = flags.DEFINE_integer('seed', 0, 'Seed of the random crop.')
+_START = flags.DEFINE_float('start_sec', 0.0, 'Clip start in seconds.', lower_bound=0)
+_END = flags.DEFINE_float('end_sec', None, 'Clip end in seconds; default: the end.')
+_GIF = flags.DEFINE_bool('gif', True, 'Also write the GIF previews.')
+flags.mark_flags_as_required(['video', 'out_prefix'])
+
+
+def main(argv):
+  del argv
+  try:
+    options = pipeline.Options(recipe=_RECIPE.value, crop=_CROP.value, seed=_SEED.value,
+                               start=_START.value, end=_END.value)
+    written = pipeline.preprocess_video(_VIDEO.value, _OUT_PREFIX.value,
+                                        _MODALITIES.value, options, gifs=_GIF.value)
+  except (VideoError, ValueError) as e:
+    sys.exit(f'preprocess: {e}')
+  for modality, path in written.items():
+    print(f'{path} {modality}')
+
+
+if __name__ == '__main__':
+  app.run(main)

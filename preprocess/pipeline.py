@@ -1,0 +1,172 @@
+"""A video file to the RGB and flow arrays that the I3D networks take.
+
+Frames are decoded, resampled to 25 fps, resized (a recipe of `transforms.RECIPES`) and
+cropped one at a time; flow comes from consecutive resized grayscale frames, so N
+frames give N - 1 flow frames. Memory does not grow with the video's length.
+"""
+
+import dataclasses
+import os
+from typing import Dict, Iterator, Optional, Sequence, Tuple
+
+import numpy as np
+import tqdm
+
+from preprocess import flow as flow_lib
+from preprocess import gif
+from preprocess import transforms
+from preprocess import video as video_lib
+from preprocess.npy_writer import NpyWriter
+
+MODALITIES = ('rgb', 'flow')
+CROPS = ('center', 'random')
+# The fewest frames the network accepts (its temporal stride is 8 and its logits pool
+# is 2 frames deep): 9 RGB frames, 9 flow frames (10 video frames).
+MIN_FRAMES = 9
+# GIF previews show at most the first 10 seconds.
+GIF_MAX_FRAMES = 250
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+  """How to preprocess.
+
+  Attributes:
+    recipe: `kinetics` (the release's README) or `mediapipe`; see `transforms`.
+    crop: `center` (test time) or `random` (training), the same for RGB and flow.
+    seed: Seeds the random crop.
+    start: Clip start, seconds.
+    end: Clip end, seconds; the whole video if None.
+    progress: Show a progress bar; None shows one only on a terminal.
+  """
+  recipe: str = 'kinetics'
+  crop: str = 'center'
+  seed: int = 0
+  start: float = 0.0
+  end: Optional[float] = None
+  progress: Optional[bool] = None
+
+  def __post_init__(self):
+    if self.recipe not in transforms.RECIPES:
+      raise ValueError(f'Unknown recipe {self.recipe!r}; valid recipes: '
+                       f'{", ".join(transforms.RECIPES)}')
+    if self.crop not in CROPS:
+      raise ValueError(f'Unknown crop {self.crop!r}; valid crops: {", ".join(CROPS)}')
+
+
+def _check_modalities(modalities: Sequence[str]) -> Tuple[str, ...]:
+  unknown = [m for m in modalities if m not in MODALITIES]
+  if unknown or not modalities:
+    raise ValueError(f'modalities must be among {", ".join(MODALITIES)}, got '
+                     f'{list(modalities)}')
+  return tuple(m for m in MODALITIES if m in modalities)
+
+
+def iter_inputs(path: str, modalities: Sequence[str] = MODALITIES,
+                options: Options = Options()) -> Iterator[Dict[str, np.ndarray]]:
+  """Yields, per resampled frame, `{'rgb': [224, 224, 3], 'flow': [224, 224, 2]}` in
+  [-1, 1] for the requested modalities. The first frame has no flow (flow is from
+  frame t to t + 1 and is yielded with frame t + 1).
+  """
+  modalities = _check_modalities(modalities)
+  info = video_lib.probe(path)
+  tvl1 = flow_lib.TVL1() if 'flow' in modalities else None
+  offset, previous = None, None
+  frames = video_lib.read_frames(path, start=options.start, end=options.end)
+  total = video_lib.resampled_count(info, options.start, options.end)
+  disable = None if options.progress is None else not options.progress
+  for frame in tqdm.tqdm(frames, total=total, unit='frame', disable=disable,
+                         desc=os.path.basename(path), leave=False):
+    frame = transforms.resize(frame, options.recipe)
+    if offset is None:
+      if options.crop == 'center':
+        offset = transforms.centre_crop_offset(frame.shape)
+      else:
+        offset = transforms.random_crop_offset(frame.shape,
+                                               np.random.default_rng(options.seed))
+    item = {}
+    if 'rgb' in modalities:
+      item['rgb'] = transforms.rgb_to_unit_range(transforms.crop(frame, offset))
+    if tvl1 is not None:
+      gray = flow_lib.to_gray(frame)
+      if previous is not None:
+        flow = tvl1(previous, gray)
+        if options.recipe == 'mediapipe':
+          flow = transforms.quantize_flow_mediapipe(flow)
+        item['flow'] = transforms.flow_to_unit_range(transforms.crop(flow, offset))
+      previous = gray
+    yield item
+
+
+def _check_length(path: str, counts: Dict[str, int]) -> None:
+  for modality, count in counts.items():
+    if count < MIN_FRAMES:
+      raise video_lib.VideoError(
+          f'{path}: too short, {count} {modality} frames at 25 fps where the network '
+          f'needs at least {MIN_FRAMES}')
+
+
+def video_to_arrays(path: str, modalities: Sequence[str] = MODALITIES,
+                    options: Options = Options()) -> Dict[str, np.ndarray]:
+  """Preprocesses a video in memory: `{'rgb': [1, T, 224, 224, 3], 'flow':
+  [1, T - 1, 224, 224, 2]}` float32 in [-1, 1], for the requested modalities.
+
+  Raises:
+    VideoError: If the video cannot be read or is too short for the network.
+  """
+  frames = {m: [] for m in _check_modalities(modalities)}
+  for item in iter_inputs(path, modalities, options):
+    for modality, value in item.items():
+      frames[modality].append(value)
+  _check_length(path, {m: len(v) for m, v in frames.items()})
+  return {m: np.stack(v)[np.newaxis] for m, v in frames.items()}
+
+
+def output_paths(out_prefix: str, modality: str) -> Tuple[str, str]:
+  """The `.npy` and `.gif` files of a modality: `PREFIX_rgb.npy`, `PREFIX_rgb.gif`."""
+  return f'{out_prefix}_{modality}.npy', f'{out_prefix}_{modality}.gif'
+
+
+def preprocess_video(path: str, out_prefix: str, modalities: Sequence[str] = MODALITIES,
+                     options: Options = Options(), gifs: bool = True) -> Dict[str, str]:
+  """Writes `PREFIX_<modality>.npy` (and `.gif` previews) for a video, streaming.
+
+  Each array is written through a temporary file and renamed when complete; on any
+  error none of the outputs is left behind.
+
+  Returns:
+    `{modality: path of its .npy}`.
+
+  Raises:
+    VideoError: If the video cannot be read or is too short for the network.
+  """
+  modalities = _check_modalities(modalities)
+  shapes = {'rgb': (transforms.CROP, transforms.CROP, 3),
+            'flow': (transforms.CROP, transforms.CROP, 2)}
+  writers = {m: NpyWriter(output_paths(out_prefix, m)[0], shapes[m]) for m in modalities}
+  try:
+    for item in iter_inputs(path, modalities, options):
+      for modality, value in item.items():
+        writers[modality].append(value)
+    _check_length(path, {m: w.count for m, w in writers.items()})
+  except BaseException:
+    for writer in writers.values():
+      writer.abort()
+    raise
+  written = {}
+  try:
+    for modality, writer in writers.items():
+      writer.close()
+      written[modality] = writer.path
+    if gifs:
+      for modality, npy in written.items():
+        frames = np.load(npy, mmap_mode='r')[0, :GIF_MAX_FRAMES]
+        preview = gif.rgb_preview if modality == 'rgb' else gif.flow_preview
+        gif.write_gif(preview(np.asarray(frames)), output_paths(out_prefix, modality)[1])
+  except BaseException:
+    for modality in modalities:
+      for output in output_paths(out_prefix, modality):
+        if os.path.exists(output):
+          os.remove(output)
+    raise
+  return written
