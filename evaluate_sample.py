@@ -1,0 +1,157 @@
+r"""Classifies a sample with the release's I3D checkpoints and prints the top classes.
+
+  python evaluate_sample.py --eval_type rgb
+
+prints, in the original release's format:
+
+  Norm of logits: <L2 norm of the logits>
+
+  Top classes and probabilities
+  <probability> <logit> <class name>      (top_k lines, most probable first)
+
+`joint` sums the RGB and flow logits with equal weight, then takes the softmax.
+Exit status: 0 on success, 1 on bad input, 3 when a needed checkpoint is absent.
+"""
+
+import os
+import sys
+import tempfile
+
+from absl import app
+from absl import flags
+import numpy as np
+
+# TensorFlow's C++ start-up logs (no GPU here, CPU features) say nothing to act on.
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
+
+import tensorflow as tf  # pylint: disable=g-import-not-at-top
+
+from i3d import releases  # pylint: disable=g-import-not-at-top
+import preprocess  # pylint: disable=g-import-not-at-top
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+SAMPLES = os.path.join(ROOT, 'data', 'samples')
+# Frames the network needs at least (its temporal stride is 8, its logits pool 2 deep).
+MIN_FRAMES = 9
+IMAGE_SIZE = 224
+EXIT_BAD_INPUT = 1
+EXIT_MISSING_CHECKPOINT = 3
+
+_EVAL_TYPE = flags.DEFINE_enum(
+    'eval_type', 'joint', ['rgb', 'rgb600', 'flow', 'joint'],
+    'rgb: the RGB stream; flow: the flow stream; joint: their logits summed with equal '
+    'weight; rgb600: the RGB stream trained on Kinetics-600 from scratch '
+    '(rgb_scratch_kin600, the only Kinetics-600 checkpoint, 600-class label map).')
+_IMAGENET_PRETRAINED = flags.DEFINE_bool(
+    'imagenet_pretrained', True,
+    'Use the checkpoints inflated from ImageNet (rgb_imagenet, flow_imagenet); '
+    '--noimagenet_pretrained uses those trained from scratch (rgb_scratch, '
+    'flow_scratch). rgb600 has only rgb_scratch_kin600 and ignores this flag.')
+_CHECKPOINT_DIR = flags.DEFINE_string(
+    'checkpoint_dir', releases.DEFAULT_CHECKPOINT_DIR,
+    'Folder of the release checkpoints, one subfolder each: <name>/model.ckpt.*')
+_RGB_SAMPLE = flags.DEFINE_string(
+    'rgb_sample', os.path.join(SAMPLES, 'bigbuckbunny_rgb.npy'),
+    'RGB input, .npy float32 [1, T, 224, 224, 3] in [-1, 1] (python -m preprocess).')
+_FLOW_SAMPLE = flags.DEFINE_string(
+    'flow_sample', os.path.join(SAMPLES, 'bigbuckbunny_flow.npy'),
+    'Flow input, .npy float32 [1, T, 224, 224, 2] in [-1, 1] (python -m preprocess).')
+_VIDEO = flags.DEFINE_string(
+    'video', None, 'A video file to classify, preprocessed on the fly with the default '
+    'recipe; replaces --rgb_sample and --flow_sample.')
+_TOP_K = flags.DEFINE_integer('top_k', 20, 'How many classes to print.', lower_bound=1)
+_SAVE_LOGITS = flags.DEFINE_string(
+    'save_logits', None, 'Also write the logits, float32 [num_classes], to this .npy.')
+
+
+class InputError(ValueError):
+  """A sample that the network cannot take; the message names the file."""
+
+
+def load_sample(path: str, channels: int) -> np.ndarray:
+  """Reads and checks a `[1, T, 224, 224, channels]` float32 sample in [-1, 1]."""
+  if not os.path.isfile(path):
+    raise InputError(f'{path}: no such file')
+  try:
+    sample = np.load(path, mmap_mode='r', allow_pickle=False)
+  except (ValueError, OSError) as e:
+    raise InputError(f'{path}: not a .npy array ({e})') from e
+  expected = f'[1, T, {IMAGE_SIZE}, {IMAGE_SIZE}, {channels}]'
+  if sample.ndim != 5:
+    raise InputError(f'{path}: rank {sample.ndim} (shape {sample.shape}), expected {expected}')
+  if sample.shape[0] != 1 or sample.shape[2:] != (IMAGE_SIZE, IMAGE_SIZE, channels):
+    raise InputError(f'{path}: shape {sample.shape}, expected {expected}')
+  if sample.dtype != np.float32:
+    raise InputError(f'{path}: dtype {sample.dtype}, expected float32')
+  if sample.shape[1] < MIN_FRAMES:
+    raise InputError(f'{path}: {sample.shape[1]} frames, the network needs at least '
+                     f'{MIN_FRAMES}')
+  sample = np.asarray(sample)
+  if not np.isfinite(sample).all():
+    raise InputError(f'{path}: holds NaN or infinite values')
+  low, high = sample.min(), sample.max()
+  if low < -1 or high > 1:
+    raise InputError(f'{path}: values in [{low}, {high}], expected [-1, 1]')
+  return sample
+
+
+def save_array(path: str, array: np.ndarray) -> None:
+  """np.save through a temporary file, so that an interrupted run leaves nothing."""
+  directory = os.path.dirname(os.path.abspath(path))
+  os.makedirs(directory, exist_ok=True)
+  handle, temporary = tempfile.mkstemp(suffix='.npy', dir=directory)
+  try:
+    with os.fdopen(handle, 'wb') as f:
+      np.save(f, array)
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, path)
+  except BaseException:
+    os.remove(temporary)
+    raise
+
+
+def evaluate() -> None:
+  eval_type = _EVAL_TYPE.value
+  streams = {'rgb': ['rgb'], 'rgb600': ['rgb600'], 'flow': ['flow'],
+             'joint': ['rgb', 'flow']}[eval_type]
+  chosen = [releases.release_for(s, _IMAGENET_PRETRAINED.value) for s in streams]
+  # Checkpoints first: a missing one is reported before any heavy work.
+  models = [releases.load_release(r, _CHECKPOINT_DIR.value) for r in chosen]
+  samples = read_samples(streams)
+  logits = sum(model(tf.constant(samples[stream]), is_training=False)[0].numpy()[0]
+               for model, stream in zip(models, streams))
+  labels = releases.read_labels(chosen[0])
+  predictions = tf.nn.softmax(logits).numpy()
+  print('Norm of logits: %f' % np.linalg.norm(logits))
+  print('\nTop classes and probabilities')
+  for index in np.argsort(predictions)[::-1][:_TOP_K.value]:
+    print(predictions[index], logits[index], labels[index])
+  if _SAVE_LOGITS.value:
+    save_array(_SAVE_LOGITS.value, logits.astype(np.float32))
+
+
+def read_samples(streams):
+  """`{stream: sample}` from --video, or from --rgb_sample / --flow_sample."""
+  if _VIDEO.value:
+    modalities = ['flow' if stream == 'flow' else 'rgb' for stream in streams]
+    arrays = preprocess.video_to_arrays(_VIDEO.value, modalities)
+    return {stream: arrays['flow' if stream == 'flow' else 'rgb'] for stream in streams}
+  return {stream: load_sample(_FLOW_SAMPLE.value, 2) if stream == 'flow'
+          else load_sample(_RGB_SAMPLE.value, 3) for stream in streams}
+
+
+def main(argv):
+  if len(argv) > 1:
+    sys.exit(f'evaluate_sample.py: unexpected arguments {argv[1:]}')
+  try:
+    evaluate()
+  except releases.MissingCheckpointError as e:
+    print(f'evaluate_sample.py: {e}', file=sys.stderr)
+    sys.exit(EXIT_MISSING_CHECKPOINT)
+  except (InputError, ValueError, OSError) as e:
+    print(f'evaluate_sample.py: {e}', file=sys.stderr)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+if __name__ == '__main__':
+  app.run(main)
