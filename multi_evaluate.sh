@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
 # Runs evaluate_sample.py for every combination of checkpoints and streams, writing
-# out/<name>.txt. Combinations whose checkpoints are absent are reported and skipped;
-# the others still run. Extra arguments go to every run (e.g. --video clip.mp4).
+# out/<name>.txt (or $OUT_DIR/<name>.txt). Combinations whose checkpoints are absent
+# are reported and skipped; the others still run. Extra arguments go to every run
+# (e.g. --video clip.mp4, --checkpoint_dir DIR).
 # Unlike the original script, --noimagenet_pretrained is passed as absl's boolean
 # negation, so the no_imagenet_* runs really use the *_scratch checkpoints.
 set -u
 cd "$(dirname "$0")"
 python=${PYTHON:-.venv/bin/python}
-mkdir -p out
+out=${OUT_DIR:-out}
+mkdir -p "$out"
 failed=0
 run() {
   local name=$1; shift
   local temporary
-  temporary=$(mktemp "out/.$name.XXXXXX")
+  temporary=$(mktemp "$out/.$name.XXXXXX")
   "$python" evaluate_sample.py "$@" > "$temporary" 2> "$temporary.err"
   local status=$?
   if [ $status -eq 0 ]; then
-    mv "$temporary" "out/$name.txt"
-    echo "$name: out/$name.txt"
+    mv "$temporary" "$out/$name.txt"
+    echo "$name: $out/$name.txt"
   elif [ $status -eq 3 ]; then
     echo "$name: skipped, $(tail -n 1 "$temporary.err" | sed 's/^evaluate_sample.py: //')"
   else

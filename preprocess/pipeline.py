@@ -77,18 +77,24 @@ def iter_inputs(path: str, modalities: Sequence[str] = MODALITIES,
   disable = None if options.progress is None else not options.progress
   for frame in tqdm.tqdm(frames, total=total, unit='frame', disable=disable,
                          desc=os.path.basename(path), leave=False):
-    frame = transforms.resize(frame, options.recipe)
+    resized = transforms.resize(frame, options.recipe)
     if offset is None:
       if options.crop == 'center':
-        offset = transforms.centre_crop_offset(frame.shape)
+        offset = transforms.centre_crop_offset(resized.shape)
       else:
-        offset = transforms.random_crop_offset(frame.shape,
+        offset = transforms.random_crop_offset(resized.shape,
                                                np.random.default_rng(options.seed))
     item = {}
     if 'rgb' in modalities:
-      item['rgb'] = transforms.rgb_to_unit_range(transforms.crop(frame, offset))
+      if options.recipe == 'kinetics':
+        # Resized in float, then rescaled: no uint8 rounding between the two steps.
+        # (MediaPipe resizes uint8 images, and so does its recipe here.)
+        resized_rgb = transforms.resize(frame.astype(np.float32), options.recipe)
+      else:
+        resized_rgb = resized
+      item['rgb'] = transforms.rgb_to_unit_range(transforms.crop(resized_rgb, offset))
     if tvl1 is not None:
-      gray = flow_lib.to_gray(frame)
+      gray = flow_lib.to_gray(resized)
       if previous is not None:
         flow = tvl1(previous, gray)
         if options.recipe == 'mediapipe':

@@ -88,7 +88,7 @@ def crop(frame: np.ndarray, offset: Tuple[int, int], size: int = CROP) -> np.nda
 
 
 def rgb_to_unit_range(frame: np.ndarray) -> np.ndarray:
-  """uint8 [0, 255] to float32 [-1, 1]."""
+  """Pixel values in [0, 255] (uint8, or float from a float resize) to float32 [-1, 1]."""
   return frame.astype(np.float32) / 127.5 - 1.0
 
 
