@@ -15,6 +15,6 @@ if [ ! -f "$stamp" ] || ! cmp -s setup.py "$stamp"; then
   .venv/bin/python -m pip install --quiet -e '.[test]'
   cp setup.py "$stamp"
 fi
-export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
+export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-3}
 if [ -f i3d/provision.py ]; then .venv/bin/python -m i3d.provision; fi
 if [ -f preprocess/sample.py ]; then .venv/bin/python -m preprocess.sample; fi
