@@ -32,6 +32,9 @@ _CROP = flags.DEFINE_enum('crop', 'center', pipeline.CROPS,
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the random crop.')
 _START = flags.DEFINE_float('start_sec', 0.0, 'Clip start in seconds.', lower_bound=0)
 _END = flags.DEFINE_float('end_sec', None, 'Clip end in seconds; default: the end.')
+_WORKERS = flags.DEFINE_integer(
+    'workers', None, 'Processes computing TV-L1 flow (default: every core); the output '
+    'is the same whatever the number.', lower_bound=1)
 _GIF = flags.DEFINE_bool('gif', True, 'Also write the GIF previews.')
 flags.mark_flags_as_required(['video', 'out_prefix'])
 
@@ -40,7 +43,8 @@ def main(argv):
   del argv
   try:
     options = pipeline.Options(recipe=_RECIPE.value, crop=_CROP.value, seed=_SEED.value,
-                               start=_START.value, end=_END.value)
+                               start=_START.value, end=_END.value,
+                               workers=_WORKERS.value)
     written = pipeline.preprocess_video(_VIDEO.value, _OUT_PREFIX.value,
                                         _MODALITIES.value, options, gifs=_GIF.value)
   except (VideoError, ValueError) as e:

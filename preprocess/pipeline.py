@@ -6,6 +6,7 @@ frames give N - 1 flow frames. Memory does not grow with the video's length.
 """
 
 import dataclasses
+import functools
 import os
 from typing import Dict, Iterator, Optional, Sequence, Tuple
 
@@ -35,6 +36,8 @@ class Options:
     recipe: `kinetics` (the release's README) or `mediapipe`; see `transforms`.
     crop: `center` (test time) or `random` (training), the same for RGB and flow.
     seed: Seeds the random crop.
+    workers: Processes computing TV-L1 flow; None uses every core. The output is
+      the same whatever the number.
     start: Clip start, seconds.
     end: Clip end, seconds; the whole video if None.
     progress: Show a progress bar; None shows one only on a terminal.
@@ -42,6 +45,7 @@ class Options:
   recipe: str = 'kinetics'
   crop: str = 'center'
   seed: int = 0
+  workers: Optional[int] = None
   start: float = 0.0
   end: Optional[float] = None
   progress: Optional[bool] = None
@@ -69,8 +73,23 @@ def iter_inputs(path: str, modalities: Sequence[str] = MODALITIES,
   frame t to t + 1 and is yielded with frame t + 1).
   """
   modalities = _check_modalities(modalities)
+  if 'flow' not in modalities:
+    yield from _inputs(path, modalities, options, pool=None)
+    return
+  with flow_lib.FlowPool(options.workers) as pool:
+    yield from flow_lib.in_order(_inputs(path, modalities, options, pool), pool)
+
+
+def _finish_flow(flow: np.ndarray, offset: Tuple[int, int], recipe: str) -> np.ndarray:
+  if recipe == 'mediapipe':
+    flow = transforms.quantize_flow_mediapipe(flow)
+  return transforms.flow_to_unit_range(transforms.crop(flow, offset))
+
+
+def _inputs(path: str, modalities: Tuple[str, ...], options: Options,
+            pool: Optional[flow_lib.FlowPool]) -> Iterator[Dict]:
+  """`iter_inputs` with each flow as (finishing function, future of TV-L1's output)."""
   info = video_lib.probe(path)
-  tvl1 = flow_lib.TVL1() if 'flow' in modalities else None
   offset, previous = None, None
   frames = video_lib.read_frames(path, start=options.start, end=options.end)
   total = video_lib.resampled_count(info, options.start, options.end)
@@ -93,13 +112,11 @@ def iter_inputs(path: str, modalities: Sequence[str] = MODALITIES,
       else:
         resized_rgb = resized
       item['rgb'] = transforms.rgb_to_unit_range(transforms.crop(resized_rgb, offset))
-    if tvl1 is not None:
+    if pool is not None:
       gray = flow_lib.to_gray(resized)
       if previous is not None:
-        flow = tvl1(previous, gray)
-        if options.recipe == 'mediapipe':
-          flow = transforms.quantize_flow_mediapipe(flow)
-        item['flow'] = transforms.flow_to_unit_range(transforms.crop(flow, offset))
+        finish = functools.partial(_finish_flow, offset=offset, recipe=options.recipe)
+        item['flow'] = (finish, pool.submit(previous, gray))
       previous = gray
     yield item
 

@@ -244,3 +244,15 @@ def test_cli_bad_input_gets_one_line_and_leaves_nothing(case, tmp_path):
   assert len(lines) == 1 and video in lines[0], result.stderr
   assert any(m in lines[0] for m in message.split('|')), lines[0]
   assert not out.exists() or os.listdir(out) == []
+
+
+def test_flow_on_several_processes_equals_one(sample_video):
+  """Frame pairs are independent: spreading them over processes changes nothing."""
+  options = dict(end=0.24)
+  single = [i['flow'] for i in preprocess.iter_inputs(
+      sample_video, ['flow'], preprocess.Options(workers=1, **options)) if 'flow' in i]
+  several = [i['flow'] for i in preprocess.iter_inputs(
+      sample_video, ['flow'], preprocess.Options(workers=3, **options)) if 'flow' in i]
+  assert len(single) == len(several) == 5
+  for a, b in zip(single, several):
+    np.testing.assert_array_equal(a, b)
