@@ -103,7 +103,8 @@ def is_built(model: tf.Module) -> bool:
 
 def build(model: tf.Module, channels: int) -> None:
   """Creates the model's variables with a call on the smallest input it accepts."""
-  inputs = tf.zeros((1,) + tuple(model.min_input_size()) + (channels,))
+  inputs = tf.zeros((1,) + tuple(model.min_input_size()) + (channels,),
+                    getattr(model, 'dtype', tf.float32))
   model(inputs, is_training=False)
 
 
@@ -220,7 +221,7 @@ def release_tensors(model: tf.Module, layout: Layout) -> Dict[str, np.ndarray]:
   """The model's values under the names and shapes of a release layout."""
   tensors = {}
   for name, variable in model_variables(model).items():
-    value = variable.numpy()
+    value = tf.cast(variable, tf.float32).numpy()  # The release stores float32.
     if layout.batch_norm_rank5 and '/batch_norm/' in name:
       value = value.reshape((1, 1, 1, 1, -1))
     tensors[layout.scope + name] = value

@@ -131,3 +131,23 @@ def test_dropout_is_applied_below_one():
   dropped, _ = model(x, is_training=False, dropout_keep_prob=0.5)
   np.testing.assert_array_equal(full, again)
   assert not np.allclose(full, dropped)
+
+
+def test_bfloat16_model_on_the_real_sample_keeps_the_top5():
+  """bfloat16 inference: the real weights, the real sample, the same top-5 classes."""
+  from i3d import releases  # pylint: disable=g-import-not-at-top
+  from i3d import provision  # pylint: disable=g-import-not-at-top
+  from preprocess import sample  # pylint: disable=g-import-not-at-top
+  provision.provision()
+  clip = np.load(f'{sample.provision()}_rgb.npy', mmap_mode='r')[:, :32]
+  logits = {}
+  for dtype in (tf.float32, tf.bfloat16):
+    model = releases.load_release(releases.RELEASES['rgb_imagenet'], dtype=dtype)
+    assert {v.dtype for v in model.variables} == {dtype}
+    output, _ = model(np.asarray(clip), is_training=False)
+    assert output.dtype == dtype
+    logits[dtype] = tf.cast(output, tf.float32).numpy()[0]
+  full, half = logits[tf.float32], logits[tf.bfloat16]
+  assert list(np.argsort(-full)[:5]) == list(np.argsort(-half)[:5])
+  assert np.abs(full - half).max() < 0.05 * np.abs(full).max()
+  assert not np.array_equal(full, half)
