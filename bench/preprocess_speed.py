@@ -1,9 +1,8 @@
-"""TV-L1 flow frame pairs per second against the number of worker processes.
+"""Preprocessing speed on the real sample (1280x720, 25 fps): RGB frames per second
+(decode, resize, crop, rescale) and TV-L1 flow frame pairs per second against the
+number of worker processes, through `preprocess.iter_inputs`.
 
-On the real sample's first seconds (1280x720 resized to 455x256), through
-`preprocess.iter_inputs`, flow only.
-
-  .venv/bin/python bench/flow_scaling.py [--seconds 2] [--workers 1,2]
+  .venv/bin/python bench/preprocess_speed.py [--seconds 2] [--workers 1,2]
 """
 
 import json
@@ -31,9 +30,19 @@ def pairs_per_second(video, workers):
   return pairs, pairs / (time.perf_counter() - start)
 
 
+def rgb_frames_per_second(video):
+  options = preprocess.Options(progress=False)
+  start = time.perf_counter()
+  frames = sum(1 for _ in preprocess.iter_inputs(video, ['rgb'], options))
+  return frames, frames / (time.perf_counter() - start)
+
+
 def main(argv):
   del argv
   video = sample.sample_video()
+  frames, rate = rgb_frames_per_second(video)
+  print(f'RGB: {rate:.1f} frames/s ({frames} frames: decode, resize, crop, rescale)')
+  rgb = {'frames': frames, 'frames_per_s': round(rate, 2)}
   counts = [int(w) for w in _WORKERS.value] if _WORKERS.value else list(
       range(1, (os.cpu_count() or 1) + 1))
   rows = []
@@ -52,7 +61,7 @@ def main(argv):
   print(f'1 process with OpenCV\'s {default_threads} threads: {rate:.2f} pairs/s')
   if _JSON.value:
     with open(_JSON.value, 'w') as f:
-      json.dump(rows, f, indent=2)
+      json.dump({'rgb': rgb, 'flow': rows}, f, indent=2)
 
 
 if __name__ == '__main__':
