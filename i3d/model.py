@@ -5,7 +5,6 @@ below the model (`Mixed_4b/Branch_1/Conv3d_0b_3x3/conv_3d/w`) is its name in the
 checkpoints.
 """
 
-import math
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import sonnet as snt

