@@ -32,7 +32,7 @@ import preprocess  # pylint: disable=g-import-not-at-top
 ROOT = os.path.dirname(os.path.abspath(__file__))
 SAMPLES = os.path.join(ROOT, 'data', 'samples')
 # Frames the network needs at least (its temporal stride is 8, its logits pool 2 deep).
-MIN_FRAMES = 9
+MIN_FRAMES = preprocess.MIN_FRAMES
 IMAGE_SIZE = 224
 EXIT_BAD_INPUT = 1
 EXIT_MISSING_CHECKPOINT = 3
