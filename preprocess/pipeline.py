@@ -91,7 +91,7 @@ def _inputs(path: str, modalities: Tuple[str, ...], options: Options,
   """`iter_inputs` with each flow as (finishing function, future of TV-L1's output)."""
   info = video_lib.probe(path)
   offset, previous = None, None
-  frames = video_lib.read_frames(path, start=options.start, end=options.end)
+  frames = video_lib.read_frames(path, start=options.start, end=options.end, info=info)
   total = video_lib.resampled_count(info, options.start, options.end)
   disable = None if options.progress is None else not options.progress
   for frame in tqdm.tqdm(frames, total=total, unit='frame', disable=disable,

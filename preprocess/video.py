@@ -63,7 +63,8 @@ def resampled_count(info: VideoInfo, start: float = 0.0, end: Optional[float] = 
 
 
 def read_frames(path: str, fps: float = FPS, start: float = 0.0,
-                end: Optional[float] = None) -> Iterator[np.ndarray]:
+                end: Optional[float] = None,
+                info: Optional[VideoInfo] = None) -> Iterator[np.ndarray]:
   """Yields the video's frames as RGB uint8 `[H, W, 3]`, resampled to `fps`.
 
   Output frame k stands for time `start + k / fps`; it is the source frame closest to
@@ -77,11 +78,12 @@ def read_frames(path: str, fps: float = FPS, start: float = 0.0,
     fps: Output frame rate.
     start: Start of the clip, in seconds.
     end: End of the clip, in seconds (exclusive); the whole video if None.
+    info: The video's `probe`, if the caller has it already.
 
   Raises:
     VideoError: If the file cannot be opened or decoded, or the clip has no frames.
   """
-  info = probe(path)
+  info = info or probe(path)
   if start < 0 or (end is not None and end <= start):
     raise VideoError(f'{path}: bad clip times start={start} end={end}')
   capture = cv2.VideoCapture(path)

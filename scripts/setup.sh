@@ -16,5 +16,5 @@ if [ ! -f "$stamp" ] || ! cmp -s setup.py "$stamp"; then
   cp setup.py "$stamp"
 fi
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-3}
-if [ -f i3d/provision.py ]; then .venv/bin/python -m i3d.provision; fi
-if [ -f preprocess/sample.py ]; then .venv/bin/python -m preprocess.sample; fi
+.venv/bin/python -m i3d.provision
+.venv/bin/python -m preprocess.sample
