@@ -8,7 +8,7 @@ setuptools.setup(
     description=('I3D of "Quo Vadis, Action Recognition?" (Carreira & Zisserman, '
                  'CVPR 2017) on TensorFlow 2 and Sonnet 2, with its checkpoints, '
                  'preprocessing and evaluation.'),
-    packages=['i3d', 'preprocess'],
+    packages=['i3d', 'preprocess', 'classify'],
     python_requires='>=3.9',
     install_requires=[
         'tensorflow>=2.13',
@@ -18,9 +18,12 @@ setuptools.setup(
         'opencv-contrib-python-headless',
         'tqdm',
         'pillow',
+        'matplotlib',
     ],
     extras_require={
         'test': ['pytest'],
+        # classify.beam: the per-video work on Apache Beam runners.
+        'beam': ['apache-beam>=2.50'],
     },
     license='Apache-2.0',
 )

@@ -66,14 +66,12 @@ def read_labels(release: Release):
   return labels
 
 
-def load_release(release: Release, checkpoint_dir: str = DEFAULT_CHECKPOINT_DIR,
-                 **model_kwargs) -> InceptionI3d:
-  """A model holding a released checkpoint from `<checkpoint_dir>/<name>/`.
+def release_prefix(release: Release, checkpoint_dir: str = DEFAULT_CHECKPOINT_DIR) -> str:
+  """The checkpoint prefix of a release in `<checkpoint_dir>/<name>/`.
 
   Raises:
     MissingCheckpointError: If the folder holds no checkpoint; the message says what
-      belongs there. There is no fallback to another checkpoint or to random weights.
-    CheckpointMismatchError: If the checkpoint is not that release's network.
+      belongs there.
   """
   directory = os.path.join(checkpoint_dir, release.name)
   try:
@@ -87,6 +85,19 @@ def load_release(release: Release, checkpoint_dir: str = DEFAULT_CHECKPOINT_DIR,
     found = str(e) if os.path.isdir(directory) else f'{directory}: no such folder'
     raise MissingCheckpointError(f'{found}; the {release.name} checkpoint belongs '
                                  f'there: {hint}') from e
+  return prefix
+
+
+def load_release(release: Release, checkpoint_dir: str = DEFAULT_CHECKPOINT_DIR,
+                 **model_kwargs) -> InceptionI3d:
+  """A model holding a released checkpoint from `<checkpoint_dir>/<name>/`.
+
+  Raises:
+    MissingCheckpointError: If the folder holds no checkpoint; the message says what
+      belongs there. There is no fallback to another checkpoint or to random weights.
+    CheckpointMismatchError: If the checkpoint is not that release's network.
+  """
+  prefix = release_prefix(release, checkpoint_dir)
   model = InceptionI3d(num_classes=release.num_classes, **model_kwargs)
   checkpoint.load_checkpoint(model, prefix, scope=checkpoint.LAYOUTS[release.layout].scope)
   if model.input_channels != release.channels:

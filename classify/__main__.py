@@ -1,0 +1,56 @@
+r"""Classifies many videos: logits, top classes and Mixed_5c features per video and
+per window, a summary of all videos, and accuracy when they are labelled.
+
+  python -m classify --videos data/samples/videos --output_dir out/classify
+
+`--videos` is a folder, a glob, a `.txt` list or a `.csv` (Kinetics'
+`label,youtube_id,time_start,time_end,split`, or `path[,label]`). Writes into
+`--output_dir`: `videos/<id>.npz` (see classify/result.py), `videos/<id>.png`,
+`videos/<id>.failed.json` for a video that could not be read, `summary.csv`,
+`summary.jsonl`, and with labels `metrics.json`, `per_class.csv`, `confusion.csv`.
+A rerun skips the videos already done. Prints one line of counts (and accuracy).
+
+Exit status: 0 when done (failed videos are recorded, not fatal), 1 on bad arguments
+or list of videos, 3 when a needed checkpoint is absent.
+"""
+
+import os
+import sys
+
+from absl import app
+from absl import flags
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
+
+from classify import cli  # pylint: disable=g-import-not-at-top
+from classify import report  # pylint: disable=g-import-not-at-top
+from classify import run  # pylint: disable=g-import-not-at-top
+from classify import sources  # pylint: disable=g-import-not-at-top
+from classify import store as store_lib  # pylint: disable=g-import-not-at-top
+from classify import work  # pylint: disable=g-import-not-at-top
+from i3d import releases  # pylint: disable=g-import-not-at-top
+
+
+def main(argv):
+  if len(argv) > 1:
+    sys.exit(f'classify: unexpected arguments {argv[1:]}')
+  f = flags.FLAGS
+  try:
+    settings = cli.announce(cli.settings_from_flags())
+    videos = sources.list_videos(f.videos, f.video_dir)
+    summary = run.classify_videos(videos, f.output_dir, settings,
+                                  workers=f.workers, retry_failed=f.retry_failed)
+  except releases.MissingCheckpointError as e:
+    print(f'classify: {e}', file=sys.stderr)
+    sys.exit(cli.EXIT_MISSING_CHECKPOINT)
+  except (sources.SourceError, work.SettingsMismatchError, ValueError, OSError) as e:
+    print(f'classify: {e}', file=sys.stderr)
+    sys.exit(cli.EXIT_BAD_INPUT)
+  print(f'{summary.processed} processed, {summary.skipped} already done, '
+        f'{summary.failed} failed now; {report.describe(store_lib.LocalStore(f.output_dir))}')
+  print(f'Results in {f.output_dir}')
+
+
+if __name__ == '__main__':
+  cli.define_flags()
+  app.run(main)

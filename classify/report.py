@@ -1,0 +1,151 @@
+"""The run's summary of all videos, and accuracy when they are labelled.
+
+Both are rebuilt from the per-video result files, so they are the same whether the run
+went through in one go, was killed and restarted, or ran on Beam.
+
+Files: `summary.csv` and `summary.jsonl` (one row per video, in the source's order);
+with labels, `metrics.json` (top-1, top-5, mean class accuracy, most confused pairs),
+`per_class.csv` and `confusion.csv` (true class, predicted class, count).
+"""
+
+import collections
+import csv
+import io
+import json
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from classify import result as result_lib
+from classify import store as store_lib
+from classify.sources import Video
+
+SUMMARY_COLUMNS = ('id', 'path', 'label', 'status', 'top1', 'top1_probability', 'top5',
+                   'correct_top1', 'correct_top5', 'frames', 'windows', 'error')
+MOST_CONFUSED = 20
+
+
+def summary_row(store, video: Video) -> Dict:
+  """A video's row: status `ok`, `failed` (with the reason) or `pending` (not done)."""
+  row = {'id': video.id, 'path': video.path, 'label': video.label}
+  data = store.read(store_lib.result_name(video.id))
+  if data is not None:
+    arrays = result_lib.from_bytes(data)
+    meta = result_lib.metadata(arrays)
+    classes = [str(c) for c in arrays['top_k_classes']]
+    row.update(status='ok', top1=classes[0],
+               top1_probability=round(float(arrays['top_k_probabilities'][0]), 6),
+               top5=classes[:5], frames=meta['frames'],
+               windows=int(arrays['window_starts'].shape[0]))
+    if video.label is not None:
+      row.update(correct_top1=classes[0] == video.label,
+                 correct_top5=video.label in classes[:5])
+    return row
+  failure = store.read(store_lib.failure_name(video.id))
+  if failure is not None:
+    row.update(status='failed', error=json.loads(failure)['error'])
+  else:
+    row.update(status='pending')
+  return row
+
+
+def summary_rows(store, videos: Sequence[Video]) -> List[Dict]:
+  return [summary_row(store, video) for video in videos]
+
+
+def accuracy(rows: Sequence[Dict], labels: Sequence[str]) -> Optional[Dict]:
+  """Top-1, top-5 and mean class accuracy over the labelled videos with results.
+
+  Mean class accuracy is the mean over the true classes present of each class's top-1
+  accuracy. Failed and pending videos are counted but not scored. None if no video is
+  labelled.
+  """
+  labelled = [r for r in rows if r['label'] is not None]
+  if not labelled:
+    return None
+  scored = [r for r in labelled if r['status'] == 'ok']
+  per_class = collections.defaultdict(lambda: [0, 0, 0])  # videos, top-1, top-5 hits
+  pairs = collections.Counter()
+  for r in scored:
+    counts = per_class[r['label']]
+    counts[0] += 1
+    counts[1] += r['correct_top1']
+    counts[2] += r['correct_top5']
+    pairs[(r['label'], r['top1'])] += 1
+  metrics = {
+      'videos_labelled': len(labelled),
+      'videos_scored': len(scored),
+      'videos_failed': sum(r['status'] == 'failed' for r in labelled),
+      'videos_pending': sum(r['status'] == 'pending' for r in labelled),
+      'classes_present': len(per_class),
+      'classes_in_label_map': len(labels),
+  }
+  if scored:
+    metrics.update(
+        top1=float(np.mean([r['correct_top1'] for r in scored])),
+        top5=float(np.mean([r['correct_top5'] for r in scored])),
+        mean_class_accuracy=float(np.mean([c[1] / c[0] for c in per_class.values()])))
+  metrics['most_confused'] = [
+      {'label': true, 'predicted': predicted, 'videos': count}
+      for (true, predicted), count in sorted(pairs.items(), key=lambda p: (-p[1], p[0]))
+      if true != predicted][:MOST_CONFUSED]
+  metrics['per_class'] = {name: {'videos': c[0], 'top1': c[1] / c[0], 'top5': c[2] / c[0]}
+                          for name, c in sorted(per_class.items())}
+  metrics['confusion'] = sorted(pairs.items(), key=lambda p: (-p[1], p[0]))
+  return metrics
+
+
+def write_reports(store, videos: Sequence[Video], labels: Sequence[str]) -> Dict:
+  """Writes the summary (and the accuracy files when labelled); returns the metrics,
+  `{}` when unlabelled, with the status counts under `videos`."""
+  rows = summary_rows(store, videos)
+  store.write('summary.jsonl', ''.join(
+      json.dumps(row, sort_keys=True) + '\n' for row in rows).encode())
+  store.write('summary.csv', _csv(SUMMARY_COLUMNS, (
+      [_cell(row.get(column)) for column in SUMMARY_COLUMNS] for row in rows)))
+  metrics = accuracy(rows, labels)
+  if metrics is not None:
+    confusion = metrics.pop('confusion')
+    per_class = metrics.pop('per_class')
+    store.write('confusion.csv', _csv(('label', 'predicted', 'videos'),
+                                      ([t, p, n] for (t, p), n in confusion)))
+    store.write('per_class.csv', _csv(('label', 'videos', 'top1', 'top5'), (
+        [name, c['videos'], c['top1'], c['top5']] for name, c in per_class.items())))
+    store.write('metrics.json', json.dumps(metrics, indent=1).encode())
+  counts = collections.Counter(row['status'] for row in rows)
+  report = dict(metrics or {})
+  report['videos'] = {status: counts.get(status, 0) for status in ('ok', 'failed', 'pending')}
+  return report
+
+
+def _cell(value):
+  if value is None:
+    return ''
+  if isinstance(value, list):
+    return '|'.join(value)
+  if isinstance(value, dict):
+    return json.dumps(value, sort_keys=True)
+  return value
+
+
+def _csv(header, rows) -> bytes:
+  buffer = io.StringIO()
+  writer = csv.writer(buffer, lineterminator='\n')
+  writer.writerow(header)
+  writer.writerows(rows)
+  return buffer.getvalue().encode()
+
+
+def describe(store) -> str:
+  """One line from the written reports: status counts, and accuracy when labelled."""
+  rows = [json.loads(line) for line in store.read('summary.jsonl').decode().splitlines()]
+  counts = collections.Counter(row['status'] for row in rows)
+  line = (f'all videos: {counts["ok"]} ok, {counts["failed"]} failed, '
+          f'{counts["pending"]} pending')
+  metrics = store.read('metrics.json')
+  if metrics is not None:
+    m = json.loads(metrics)
+    if 'top1' in m:
+      line += (f'; top-1 {m["top1"]:.4f}, top-5 {m["top5"]:.4f}, mean class accuracy '
+               f'{m["mean_class_accuracy"]:.4f} over {m["videos_scored"]} videos')
+  return line

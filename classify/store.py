@@ -1,0 +1,68 @@
+"""Where a run's results live, and how they are written: whole or not at all.
+
+A result appears under its final name only once complete (written to a temporary name,
+then renamed), so a killed run leaves either nothing or a whole file, and "the file
+exists" means "the video is done".
+"""
+
+import os
+import tempfile
+from typing import Optional
+
+VIDEOS = 'videos'
+
+
+def result_name(video_id: str) -> str:
+  return f'{VIDEOS}/{video_id}.npz'
+
+
+def failure_name(video_id: str) -> str:
+  return f'{VIDEOS}/{video_id}.failed.json'
+
+
+def plot_name(video_id: str) -> str:
+  return f'{VIDEOS}/{video_id}.png'
+
+
+class LocalStore:
+  """Files under a local folder, named by `/`-separated relative names."""
+
+  def __init__(self, root: str):
+    self.root = root
+
+  def path(self, name: str) -> str:
+    return os.path.join(self.root, *name.split('/'))
+
+  def exists(self, name: str) -> bool:
+    return os.path.exists(self.path(name))
+
+  def read(self, name: str) -> Optional[bytes]:
+    """The file's bytes, or None if it is not there."""
+    try:
+      with open(self.path(name), 'rb') as f:
+        return f.read()
+    except FileNotFoundError:
+      return None
+
+  def write(self, name: str, data: bytes) -> None:
+    path = self.path(name)
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f'.{os.path.basename(path)}.',
+                                         suffix='.tmp', dir=directory)
+    try:
+      with os.fdopen(handle, 'wb') as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+      os.chmod(temporary, 0o644)
+      os.replace(temporary, path)
+    except BaseException:
+      os.remove(temporary)
+      raise
+
+  def remove(self, name: str) -> None:
+    try:
+      os.remove(self.path(name))
+    except FileNotFoundError:
+      pass
