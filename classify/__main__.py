@@ -36,8 +36,8 @@ def main(argv):
     sys.exit(f'classify: unexpected arguments {argv[1:]}')
   f = flags.FLAGS
   try:
-    settings = cli.announce(cli.settings_from_flags())
     videos = sources.list_videos(f.videos, f.video_dir)
+    settings = cli.announce(cli.settings_from_flags())
     summary = run.classify_videos(videos, f.output_dir, settings,
                                   workers=f.workers, retry_failed=f.retry_failed)
   except releases.MissingCheckpointError as e:

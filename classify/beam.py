@@ -186,11 +186,11 @@ def run(videos: Sequence[sources.Video], output_dir: str, settings: Settings = S
 def main(argv):
   f = flags.FLAGS
   try:
+    videos = sources.list_videos(f.videos, f.video_dir)
     settings = cli.announce(cli.settings_from_flags())
     # A missing checkpoint stops the launch, not a worker.
     for release in network.releases_of(settings.eval_type, settings.imagenet_pretrained):
       releases.release_prefix(release, settings.checkpoint_dir)
-    videos = sources.list_videos(f.videos, f.video_dir)
     run(videos, f.output_dir, settings, argv[1:], f.retry_failed)
   except releases.MissingCheckpointError as e:
     print(f'classify.beam: {e}', file=sys.stderr)

@@ -65,6 +65,7 @@ def classify_videos(videos: Sequence[Video], output_dir: str,
                      f'{settings.eval_type}')
   work.check_labels(videos, networks.labels)
   work.claim_output(store, settings)
+  store.remove_temporaries()
   todo = [v for v in videos if not work.is_done(store, v, retry_failed)]
   processed = failed = 0
   disable = None if progress is None else not progress

@@ -61,6 +61,14 @@ class LocalStore:
       os.remove(temporary)
       raise
 
+  def remove_temporaries(self) -> None:
+    """Removes what a killed run was writing (never a complete result)."""
+    folder = self.path(VIDEOS)
+    if os.path.isdir(folder):
+      for name in os.listdir(folder):
+        if name.startswith('.') and name.endswith('.tmp'):
+          os.remove(os.path.join(folder, name))
+
   def remove(self, name: str) -> None:
     try:
       os.remove(self.path(name))

@@ -68,8 +68,8 @@ def mixed(x, weights, name):
   return tf.concat([b0, b1, b2, b3], axis=-1)
 
 
-def logits(x, weights):
-  """Logits `[B, num_classes]` of the I3D held in `weights` for inputs `x`."""
+def mixed_5c(x, weights):
+  """The output of Mixed_5c, `[B, T/8, H/32, W/32, 1024]`, for inputs `x`."""
   x = tf.convert_to_tensor(x)
   x = unit(x, weights, 'Conv3d_1a_7x7', stride=(2, 2, 2))
   x = max_pool(x, (1, 3, 3), (1, 2, 2))
@@ -81,8 +81,12 @@ def logits(x, weights):
   for name in ('Mixed_4b', 'Mixed_4c', 'Mixed_4d', 'Mixed_4e', 'Mixed_4f'):
     x = mixed(x, weights, name)
   x = max_pool(x, (2, 2, 2), (2, 2, 2))
-  x = mixed(mixed(x, weights, 'Mixed_5b'), weights, 'Mixed_5c')
-  x = tf.nn.avg_pool3d(x, (1, 2, 7, 7, 1), (1,) * 5, 'VALID')
+  return mixed(mixed(x, weights, 'Mixed_5b'), weights, 'Mixed_5c')
+
+
+def logits(x, weights):
+  """Logits `[B, num_classes]` of the I3D held in `weights` for inputs `x`."""
+  x = tf.nn.avg_pool3d(mixed_5c(x, weights), (1, 2, 7, 7, 1), (1,) * 5, 'VALID')
   x = unit(x, weights, 'Logits/Conv3d_0c_1x1', relu=False)
   return tf.reduce_mean(x[:, :, 0, 0, :], axis=1).numpy()
 

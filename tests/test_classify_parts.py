@@ -1,0 +1,142 @@
+"""The parts of classify that need no network: video lists, windows, accuracy."""
+
+import os
+
+import numpy as np
+import pytest
+
+from classify import report
+from classify import sources
+from classify import windows
+
+
+def touch(path):
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  open(path, 'wb').close()
+  return str(path)
+
+
+def test_a_folder_is_searched_recursively_for_videos(tmp_path):
+  touch(tmp_path / 'b.mp4')
+  touch(tmp_path / 'a' / 'x.avi')
+  touch(tmp_path / 'notes.txt')
+  videos = sources.list_videos(str(tmp_path))
+  assert [v.id for v in videos] == ['a__x', 'b']
+  assert videos[0].path == str(tmp_path / 'a' / 'x.avi')
+  assert all(v.label is None for v in videos)
+
+
+def test_a_glob_is_sorted(tmp_path):
+  for name in ('c.mp4', 'a.mp4', 'b.mkv'):
+    touch(tmp_path / name)
+  assert [v.id for v in sources.list_videos(str(tmp_path / '*.mp4'))] == ['a', 'c']
+
+
+def test_a_text_list_relative_to_its_folder(tmp_path):
+  (tmp_path / 'list.txt').write_text('# clips\nx/one.mp4\n\n/abs/two.mp4\n')
+  videos = sources.list_videos(str(tmp_path / 'list.txt'))
+  assert [v.path for v in videos] == [str(tmp_path / 'x' / 'one.mp4'), '/abs/two.mp4']
+
+
+def test_kinetics_csv_names_the_downloaded_files(tmp_path):
+  (tmp_path / 'val.csv').write_text(
+      'label,youtube_id,time_start,time_end,split\n'
+      'abseiling,--33Lscn6sk,4,14,val\n'
+      '"passing American football (in game)",-0NJkQaiDqk,10.0,20.0,val\n')
+  videos = sources.list_videos(str(tmp_path / 'val.csv'), video_dir='/data/k400/val')
+  assert videos == [
+      sources.Video('--33Lscn6sk_000004_000014', '/data/k400/val/--33Lscn6sk_000004_000014.mp4',
+                    'abseiling'),
+      sources.Video('-0NJkQaiDqk_000010_000020', '/data/k400/val/-0NJkQaiDqk_000010_000020.mp4',
+                    'passing American football (in game)')]
+
+
+def test_path_csv_with_labels(tmp_path):
+  (tmp_path / 'set.csv').write_text('path,label\nclips/a.mp4,yoga\nclips/b.mp4,\n')
+  videos = sources.list_videos(str(tmp_path / 'set.csv'))
+  assert [(v.id, v.label) for v in videos] == [('a', 'yoga'), ('b', None)]
+
+
+@pytest.mark.parametrize('content, message', [
+    ('name,kind\nx,y\n', r'set\.csv: header has neither Kinetics\' columns'),
+    ('label,youtube_id,time_start,time_end\nyoga,abc,x,4\n',
+     r'set\.csv line 2: times must be numbers'),
+    ('path\na.mp4\na.avi\n', r"set\.csv: two videos would both be called 'a'"),
+])
+def test_bad_csv_is_refused_naming_the_file(content, message, tmp_path):
+  (tmp_path / 'set.csv').write_text(content)
+  with pytest.raises(sources.SourceError, match=message):
+    sources.list_videos(str(tmp_path / 'set.csv'))
+
+
+def test_missing_or_empty_sources_are_refused(tmp_path):
+  with pytest.raises(sources.SourceError, match=r'nowhere: no such file or folder'):
+    sources.list_videos(str(tmp_path / 'nowhere'))
+  with pytest.raises(sources.SourceError, match=r'no videos found'):
+    sources.list_videos(str(tmp_path))
+
+
+@pytest.mark.parametrize('frames, length, stride, expected', [
+    (250, 64, 32, [0, 32, 64, 96, 128, 160, 186]),
+    (100, 64, 32, [0, 32, 36]),
+    (128, 64, 64, [0, 64]),
+    (64, 64, 32, [0]),
+    (20, 64, 32, [0]),
+    (500, 0, 32, [0]),
+])
+def test_window_starts(frames, length, stride, expected):
+  assert windows.window_starts(frames, length, stride) == expected
+
+
+@pytest.mark.parametrize('frames', range(9, 300, 7))
+@pytest.mark.parametrize('length, stride', [(64, 32), (64, 64), (16, 5), (32, 48)])
+def test_windows_fit_and_cover_every_frame_when_stride_allows(frames, length, stride):
+  starts = windows.window_starts(frames, length, stride)
+  size = windows.window_length(frames, length)
+  assert starts == sorted(set(starts)) and starts[0] == 0
+  assert all(s + size <= frames for s in starts)
+  assert starts[-1] + size == frames  # The last window ends at the last frame.
+  if stride <= length:
+    covered = np.zeros(frames, bool)
+    for s in starts:
+      covered[s:s + size] = True
+    assert covered.all()
+
+
+def test_window_arguments_are_checked():
+  with pytest.raises(ValueError, match='num_frames must be positive'):
+    windows.window_starts(0, 64, 32)
+  with pytest.raises(ValueError, match='stride >= 1'):
+    windows.window_starts(100, 64, 0)
+
+
+def row(label, top5, status='ok'):
+  return {'label': label, 'status': status, 'top1': top5[0],
+          'correct_top1': top5[0] == label, 'correct_top5': label in top5}
+
+
+def test_accuracy_on_hand_counted_rows():
+  rows = [
+      row('a', ['a', 'b', 'c', 'd', 'e']),   # a: right
+      row('a', ['b', 'a', 'c', 'd', 'e']),   # a: top-5 only, confused with b
+      row('b', ['b', 'c', 'd', 'e', 'f']),   # b: right
+      row('c', ['b', 'd', 'e', 'f', 'g']),   # c: wrong, confused with b
+      {'label': 'c', 'status': 'failed'},    # not scored
+      {'label': None, 'status': 'ok'},       # unlabelled: ignored
+  ]
+  metrics = report.accuracy(rows, labels=list('abcdefg'))
+  assert metrics['top1'] == pytest.approx(2 / 4)
+  assert metrics['top5'] == pytest.approx(3 / 4)
+  # Per class: a 1/2, b 1/1, c 0/1.
+  assert metrics['mean_class_accuracy'] == pytest.approx((0.5 + 1 + 0) / 3)
+  assert (metrics['videos_labelled'], metrics['videos_scored'],
+          metrics['videos_failed']) == (5, 4, 1)
+  assert metrics['most_confused'] == [
+      {'label': 'a', 'predicted': 'b', 'videos': 1},
+      {'label': 'c', 'predicted': 'b', 'videos': 1}]
+  assert dict(metrics['confusion']) == {('a', 'a'): 1, ('a', 'b'): 1, ('b', 'b'): 1,
+                                        ('c', 'b'): 1}
+
+
+def test_no_labels_no_accuracy():
+  assert report.accuracy([{'label': None, 'status': 'ok'}], labels=['a']) is None
