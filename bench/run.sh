@@ -24,4 +24,5 @@ trap 'rm -rf "$scratch"' EXIT
   --json "$results/memory_rgb.json"
 .venv/bin/python bench/preprocess_memory.py --seconds 4,16 --modalities flow \
   --json "$results/memory_flow.json"
+.venv/bin/python bench/classify_speed.py --json "$results/classify_speed.json"
 .venv/bin/python bench/summary.py

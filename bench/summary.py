@@ -25,6 +25,7 @@ def main(argv):
   peer = load('peer_comparison')
   speed = load('preprocess_speed')
   memory = load('memory_rgb') + load('memory_flow')
+  many = load('classify_speed')
 
   def best(precision, frames=79, batch=1):
     return min((r for r in forward['forward'] if r['precision'] == precision and
@@ -49,6 +50,9 @@ def main(argv):
       ('TV-L1 flow', ', '.join(f'{r["workers"]} worker(s) {r["pairs_per_s"]:.2f} pairs/s'
                                for r in flow)),
       ('peak RSS, evaluate_sample.py rgb', f'{forward["evaluate_phases_s"]["peak_rss_mib"]:.0f} MiB'),
+      ('classify, 4 real videos, RGB', f'{many["pipelined_s_batch_8"]:.1f} s pipelined vs '
+       f'{many["serial_preprocess_s"] + many["serial_network_s"]:.1f} s one after the '
+       f'other; {many["ms_per_window"]:.0f} ms per 64-frame window'),
   ] + [(f'peak RSS, preprocess {m["seconds"]:g} s video ({m["modalities"]})',
         f'{m["peak_rss_mib"]:.0f} MiB') for m in memory]
   width = max(len(name) for name, _ in rows)

@@ -1,0 +1,104 @@
+"""Throughput of `classify` on the folder of real videos (data/samples/videos), RGB:
+the pipelined run against its parts done one after the other, window batch sizes, and
+the one `tf.function` for every shape against one traced for a fixed shape.
+
+  .venv/bin/python bench/classify_speed.py [--json bench/results/classify_speed.json]
+"""
+
+import json
+import os
+import sys
+import tempfile
+import time
+
+from absl import app
+from absl import flags
+import numpy as np
+import tensorflow as tf
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import classify  # pylint: disable=g-import-not-at-top,wrong-import-position
+from classify import network  # pylint: disable=g-import-not-at-top,wrong-import-position
+from classify import prepare  # pylint: disable=g-import-not-at-top,wrong-import-position
+from classify import result  # pylint: disable=g-import-not-at-top,wrong-import-position
+from classify import work  # pylint: disable=g-import-not-at-top,wrong-import-position
+from i3d import releases  # pylint: disable=g-import-not-at-top,wrong-import-position
+from preprocess import sample  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+_JSON = flags.DEFINE_string('json', None, 'Also write the figures here.')
+
+
+def timed(function, *args, **kwargs):
+  start = time.perf_counter()
+  value = function(*args, **kwargs)
+  return value, time.perf_counter() - start
+
+
+def serial_parts(videos, networks, settings):
+  """Preprocessing and network time per video, one after the other in this process."""
+  preprocess_s = network_s = windows = 0
+  with tempfile.TemporaryDirectory() as scratch:
+    for video in videos:
+      paths, seconds = timed(prepare.prepare, video.path, video.id, ['rgb'],
+                             settings.recipe, scratch)
+      preprocess_s += seconds
+      arrays, seconds = timed(result.classify_inputs, video, work.load_inputs(paths),
+                              networks, settings)
+      network_s += seconds
+      windows += len(arrays['window_starts'])
+  return preprocess_s, network_s, windows
+
+
+def shape_specific_vs_any_shape(networks):
+  """ms per batch of 8 x 64 frames: the run's graph (any batch and length) against a
+  graph traced for exactly that shape."""
+  model = releases.load_release(releases.RELEASES['rgb_imagenet'])
+  fixed = tf.function(lambda x: model(x, is_training=False)[0], autograph=False)
+  clips = np.random.default_rng(0).uniform(-1, 1, (8, 64, 224, 224, 3)).astype(np.float32)
+  times = {}
+  for name, forward in (('any_shape', lambda: networks('rgb', clips)),
+                        ('fixed_shape', lambda: fixed(tf.constant(clips)).numpy())):
+    forward()  # Tracing.
+    times[name] = min(timed(forward)[1] for _ in range(2)) * 1000
+  return times
+
+
+def main(argv):
+  del argv
+  folder = sample.sample_videos()
+  videos = classify.list_videos(folder)
+  figures = {'videos': len(videos), 'cpus': os.cpu_count()}
+  networks, seconds = timed(classify.Networks, 'rgb')
+  figures['load_s'] = round(seconds, 2)
+  runs = {}
+  for batch_size in (8, 1):
+    settings = classify.Settings(eval_type='rgb', batch_size=batch_size, plots=False)
+    with tempfile.TemporaryDirectory() as out:
+      classify.classify_videos(videos[:1], out, settings, workers=1, networks=networks,
+                               progress=False)  # Warm-up: tracing.
+    with tempfile.TemporaryDirectory() as out:
+      _, seconds = timed(classify.classify_videos, videos, out, settings, workers=1,
+                         networks=networks, progress=False)
+    runs[batch_size] = seconds
+    print(f'pipelined run, 1 worker, batch {batch_size}: {seconds:.1f} s for '
+          f'{len(videos)} videos ({len(videos) / seconds:.3f} videos/s)', flush=True)
+  settings = classify.Settings(eval_type='rgb', plots=False)
+  preprocess_s, network_s, windows = serial_parts(videos, networks, settings)
+  print(f'one after the other: preprocessing {preprocess_s:.1f} s + network '
+        f'{network_s:.1f} s = {preprocess_s + network_s:.1f} s ({windows} windows of 64 '
+        f'frames: {network_s / windows * 1000:.0f} ms each)')
+  shapes = shape_specific_vs_any_shape(networks)
+  print(f'8 x 64 frames: {shapes["any_shape"]:.0f} ms with the run\'s any-shape graph, '
+        f'{shapes["fixed_shape"]:.0f} ms with a fixed-shape graph')
+  figures.update(
+      pipelined_s_batch_8=round(runs[8], 2), pipelined_s_batch_1=round(runs[1], 2),
+      serial_preprocess_s=round(preprocess_s, 2), serial_network_s=round(network_s, 2),
+      windows=windows, ms_per_window=round(network_s / windows * 1000, 1),
+      batch_8x64_ms=({k: round(v, 1) for k, v in shapes.items()}))
+  if _JSON.value:
+    with open(_JSON.value, 'w') as f:
+      json.dump(figures, f, indent=1)
+
+
+if __name__ == '__main__':
+  app.run(main)
