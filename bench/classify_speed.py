@@ -19,7 +19,6 @@ import tensorflow as tf
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import classify  # pylint: disable=g-import-not-at-top,wrong-import-position
 from classify import network  # pylint: disable=g-import-not-at-top,wrong-import-position
-from classify import prepare  # pylint: disable=g-import-not-at-top,wrong-import-position
 from classify import result  # pylint: disable=g-import-not-at-top,wrong-import-position
 from classify import work  # pylint: disable=g-import-not-at-top,wrong-import-position
 from i3d import releases  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -39,8 +38,8 @@ def serial_parts(videos, networks, settings):
   preprocess_s = network_s = windows = 0
   with tempfile.TemporaryDirectory() as scratch:
     for video in videos:
-      paths, seconds = timed(prepare.prepare, video.path, video.id, ['rgb'],
-                             settings.recipe, scratch)
+      paths, seconds = timed(work.prepare, video.path, os.path.join(scratch, video.id),
+                             settings)
       preprocess_s += seconds
       arrays, seconds = timed(result.classify_inputs, video, work.load_inputs(paths),
                               networks, settings)

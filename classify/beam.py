@@ -189,8 +189,8 @@ def main(argv):
     videos = sources.list_videos(f.videos, f.video_dir)
     settings = cli.announce(cli.settings_from_flags())
     # A missing checkpoint stops the launch, not a worker.
-    for release in network.releases_of(settings.eval_type, settings.imagenet_pretrained):
-      releases.release_prefix(release, settings.checkpoint_dir)
+    network.check_checkpoints(settings.eval_type, settings.imagenet_pretrained,
+                              settings.checkpoint_dir)
     run(videos, f.output_dir, settings, argv[1:], f.retry_failed)
   except releases.MissingCheckpointError as e:
     print(f'classify.beam: {e}', file=sys.stderr)

@@ -47,6 +47,15 @@ def releases_of(eval_type: str, imagenet_pretrained: bool) -> List[releases.Rele
   return [releases.release_for(s, imagenet_pretrained) for s in STREAMS[eval_type]]
 
 
+def check_checkpoints(eval_type: str, imagenet_pretrained: bool, checkpoint_dir: str):
+  """Raises MissingCheckpointError (naming the folder) unless every checkpoint that the
+  eval type needs is there; returns the class names. Cheap: nothing is loaded."""
+  chosen = releases_of(eval_type, imagenet_pretrained)
+  for release in chosen:
+    releases.release_prefix(release, checkpoint_dir)
+  return releases.read_labels(chosen[0])
+
+
 class Networks:
   """The loaded networks of an eval type, each a compiled `tf.function`.
 

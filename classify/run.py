@@ -9,21 +9,23 @@ done, so a killed run loses at most the videos in flight, and a rerun skips the 
 import collections
 import concurrent.futures
 import dataclasses
+import itertools
 import multiprocessing
 import os
 import shutil
 import tempfile
 from typing import Dict, Optional, Sequence
 
+import cv2
 import tqdm
 
 from classify import network
-from classify import prepare
 from classify import report
 from classify import work
 from classify.settings import Settings
 from classify.sources import Video
 from classify.store import LocalStore
+import preprocess
 
 
 @dataclasses.dataclass
@@ -42,6 +44,9 @@ def classify_videos(videos: Sequence[Video], output_dir: str,
                     networks: Optional[network.Networks] = None) -> RunSummary:
   """Classifies `videos` into `output_dir` (see `classify.result` for the files).
 
+  Preprocessing workers are spawned processes, so a script calling this needs the usual
+  `if __name__ == '__main__':` guard around its main code.
+
   Args:
     videos: From `classify.list_videos`.
     output_dir: Results folder; a rerun into it skips the videos already done.
@@ -49,7 +54,9 @@ def classify_videos(videos: Sequence[Video], output_dir: str,
     workers: Preprocessing processes; None uses every core.
     retry_failed: Try again the videos recorded as failed by an earlier run.
     progress: Show a progress bar over videos; None shows one on a terminal.
-    networks: Already loaded networks for `settings` (to reuse them across runs).
+    networks: Already loaded networks for `settings` (to reuse them across runs);
+      otherwise they are loaded while the first videos are preprocessed, and not at all
+      when every video is done.
 
   Raises:
     MissingCheckpointError: If a needed checkpoint is absent.
@@ -58,36 +65,40 @@ def classify_videos(videos: Sequence[Video], output_dir: str,
   """
   settings = settings.resolved()
   store = LocalStore(output_dir)
-  networks = networks or network.Networks(settings.eval_type, settings.imagenet_pretrained,
-                                          settings.checkpoint_dir, settings.precision)
-  if networks.eval_type != settings.eval_type:
+  labels = network.check_checkpoints(settings.eval_type, settings.imagenet_pretrained,
+                                     settings.checkpoint_dir)
+  if networks is not None and networks.eval_type != settings.eval_type:
     raise ValueError(f'networks are for {networks.eval_type}, settings for '
                      f'{settings.eval_type}')
-  work.check_labels(videos, networks.labels)
+  work.check_labels(videos, labels)
   work.claim_output(store, settings)
   store.remove_temporaries()
   todo = [v for v in videos if not work.is_done(store, v, retry_failed)]
   processed = failed = 0
   disable = None if progress is None else not progress
-  bar = tqdm.tqdm(total=len(todo), unit='video', disable=disable, desc='classify')
   scratch = tempfile.mkdtemp(prefix='i3d-classify-')
   try:
     with _Preprocessing(workers, settings, scratch) as preprocessing:
-      for video, paths in preprocessing.run(todo):
-        if isinstance(paths, BaseException):
-          work.record_failure(store, video, paths)
-          failed += 1
-        else:
-          arrays = work.finish(store, video, work.load_inputs(paths), networks, settings)
-          for path in paths.values():
-            os.remove(path)
-          processed += 1
-          bar.set_postfix_str(str(arrays['top_k_classes'][0]), refresh=False)
-        bar.update()
+      prepared = preprocessing.run(todo)  # Workers start on the first videos now...
+      if todo and networks is None:  # ... while the networks load here.
+        networks = network.Networks(settings.eval_type, settings.imagenet_pretrained,
+                                    settings.checkpoint_dir, settings.precision)
+      with tqdm.tqdm(total=len(todo), unit='video', disable=disable,
+                     desc='classify') as bar:
+        for video, paths in prepared:
+          if isinstance(paths, BaseException):
+            work.record_failure(store, video, paths)
+            failed += 1
+          else:
+            arrays = work.finish(store, video, work.load_inputs(paths), networks, settings)
+            for path in paths.values():
+              os.remove(path)
+            processed += 1
+            bar.set_postfix_str(str(arrays['top_k_classes'][0]), refresh=False)
+          bar.update()
   finally:
-    bar.close()
     shutil.rmtree(scratch, ignore_errors=True)
-  summary = report.write_reports(store, videos, networks.labels)
+  summary = report.write_reports(store, videos, labels)
   return RunSummary(processed, len(videos) - len(todo), failed, summary)
 
 
@@ -100,26 +111,32 @@ class _Preprocessing:
       raise ValueError(f'workers must be at least 1, got {workers}')
     self._settings = settings
     self._scratch = scratch
-    # Spawned, not forked: this process holds TensorFlow's threads.
+    self._modalities = settings.modalities()
+    self._options = work.preprocess_options(settings)
+    # Spawned, not forked: this process holds TensorFlow's threads. Workers run only
+    # `preprocess` (no TensorFlow), one OpenCV thread each: the processes are the
+    # parallelism.
     self._pool = concurrent.futures.ProcessPoolExecutor(
         self.workers, mp_context=multiprocessing.get_context('spawn'),
-        initializer=prepare.start_worker)
+        initializer=cv2.setNumThreads, initargs=(1,))
 
   def _submit(self, index: int, video: Video) -> concurrent.futures.Future:
     # Scratch files are named by position: ids may be long or hold odd characters.
-    return self._pool.submit(prepare.prepare, video.path, f'{index:08d}',
-                             self._settings.modalities(), self._settings.recipe,
-                             self._scratch)
+    return self._pool.submit(preprocess.preprocess_video, video.path,
+                             os.path.join(self._scratch, f'{index:08d}'), self._modalities,
+                             self._options, gifs=False)
 
   def run(self, videos: Sequence[Video]):
-    """Yields `(video, {modality: scratch .npy path})` in order, or `(video, error)`
-    for a video that could not be preprocessed."""
-    pending = collections.deque()
+    """Starts on the first videos at once; returns an iterator of `(video, {modality:
+    scratch .npy path})` in order, or `(video, error)` for a video that could not be
+    preprocessed."""
     queue = iter(enumerate(videos))
-    for index, video in queue:
-      pending.append((video, self._submit(index, video)))
-      if len(pending) > self.workers:
-        break
+    pending = collections.deque(
+        (video, self._submit(index, video))
+        for index, video in itertools.islice(queue, self.workers + 1))
+    return self._results(queue, pending)
+
+  def _results(self, queue, pending):
     while pending:
       video, future = pending.popleft()
       for index, following in queue:

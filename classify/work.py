@@ -1,6 +1,7 @@
 """The per-video steps, the same in the local command and in the Beam pipeline."""
 
 import json
+import os
 import shutil
 import tempfile
 from typing import Dict, Optional, Sequence
@@ -9,7 +10,6 @@ import numpy as np
 
 from classify import network
 from classify import plot
-from classify import prepare
 from classify import result as result_lib
 from classify import store as store_lib
 from classify.settings import Settings
@@ -48,6 +48,22 @@ def check_labels(videos: Sequence[Video], labels: Sequence[str]) -> None:
     if video.label is not None and video.label not in known:
       raise ValueError(f'{video.path}: label {video.label!r} is not one of the '
                        f'{len(labels)} classes of the label map')
+
+
+def preprocess_options(settings: Settings) -> preprocess.Options:
+  """One process per video: parallelism comes from processing several videos at once."""
+  return preprocess.Options(recipe=settings.recipe, workers=1, progress=False)
+
+
+def prepare(video_path: str, prefix: str, settings: Settings) -> Dict[str, str]:
+  """Preprocesses a video into `<prefix>_<modality>.npy`, written frame by frame (memory
+  stays flat however long the video) and read back as memory maps; returns the paths.
+
+  Raises:
+    VideoError: If the video cannot be read or is too short for the network.
+  """
+  return preprocess.preprocess_video(video_path, prefix, settings.modalities(),
+                                     preprocess_options(settings), gifs=False)
 
 
 def is_done(store, video: Video, retry_failed: bool = False) -> bool:
@@ -89,8 +105,7 @@ def process(store, video: Video, networks: network.Networks, settings: Settings,
   scratch = tempfile.mkdtemp(prefix='i3d-classify-')
   try:
     try:
-      paths = prepare.prepare(local_path or video.path, 'video', settings.modalities(), settings.recipe,
-                              scratch)
+      paths = prepare(local_path or video.path, os.path.join(scratch, 'video'), settings)
     except VIDEO_ERRORS as e:
       record_failure(store, video, e)
       return False
