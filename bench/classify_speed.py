@@ -1,10 +1,14 @@
-"""Throughput of `classify` on the folder of real videos (data/samples/videos), RGB:
+"""Throughput of `classify` on the folder of real videos (data/samples/videos): RGB,
 the pipelined run against its parts done one after the other, window batch sizes, and
-the one `tf.function` for every shape against one traced for a fixed shape.
+the one `tf.function` for every shape against one traced for a fixed shape; joint (RGB
+and TV-L1 flow) on the two carphone videos, pipelined on 1 and on every core, against
+one after the other. The flow network's weights are random (no flow checkpoint is in a
+registry): its speed does not depend on them.
 
   .venv/bin/python bench/classify_speed.py [--json bench/results/classify_speed.json]
 """
 
+import dataclasses
 import json
 import os
 import sys
@@ -17,8 +21,9 @@ import numpy as np
 import tensorflow as tf
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import i3d  # pylint: disable=g-import-not-at-top,wrong-import-position
+from i3d import checkpoint  # pylint: disable=g-import-not-at-top,wrong-import-position
 import classify  # pylint: disable=g-import-not-at-top,wrong-import-position
-from classify import network  # pylint: disable=g-import-not-at-top,wrong-import-position
 from classify import result  # pylint: disable=g-import-not-at-top,wrong-import-position
 from classify import work  # pylint: disable=g-import-not-at-top,wrong-import-position
 from i3d import releases  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -62,6 +67,40 @@ def shape_specific_vs_any_shape(networks):
   return times
 
 
+def flow_checkpoint_dir(root):
+  """rgb_imagenet beside a flow_imagenet of random values in the release's layout."""
+  os.symlink(os.path.join(releases.DEFAULT_CHECKPOINT_DIR, 'rgb_imagenet'),
+             os.path.join(root, 'rgb_imagenet'))
+  model = i3d.InceptionI3d()
+  checkpoint.build(model, 2)
+  i3d.save_release_checkpoint(model, os.path.join(root, 'flow_imagenet'), 'flow')
+  return root
+
+
+def joint_runs(videos):
+  """Seconds: serial preprocessing and network; pipelined runs on 1 and all cores."""
+  figures = {}
+  with tempfile.TemporaryDirectory() as root:
+    settings = classify.Settings(checkpoint_dir=flow_checkpoint_dir(root), plots=False)
+    settings = settings.resolved()
+    networks = classify.Networks('joint', checkpoint_dir=settings.checkpoint_dir)
+    with tempfile.TemporaryDirectory() as out:  # Warm-up: tracing, short windows.
+      classify.classify_videos(videos[:1], out, dataclasses.replace(settings, window_frames=0),
+                               workers=1, networks=networks, progress=False)
+    preprocess_s, network_s, windows = serial_parts(videos, networks, settings)
+    figures.update(serial_preprocess_s=round(preprocess_s, 1),
+                   serial_network_s=round(network_s, 1), windows=windows)
+    print(f'joint, one after the other: preprocessing {preprocess_s:.1f} s + network '
+          f'{network_s:.1f} s = {preprocess_s + network_s:.1f} s', flush=True)
+    for workers in sorted({1, os.cpu_count() or 1}):
+      with tempfile.TemporaryDirectory() as out:
+        _, seconds = timed(classify.classify_videos, videos, out, settings,
+                           workers=workers, networks=networks, progress=False)
+      figures[f'pipelined_s_workers_{workers}'] = round(seconds, 1)
+      print(f'joint, pipelined, {workers} worker(s): {seconds:.1f} s', flush=True)
+  return figures
+
+
 def main(argv):
   del argv
   folder = sample.sample_videos()
@@ -94,6 +133,8 @@ def main(argv):
       serial_preprocess_s=round(preprocess_s, 2), serial_network_s=round(network_s, 2),
       windows=windows, ms_per_window=round(network_s / windows * 1000, 1),
       batch_8x64_ms=({k: round(v, 1) for k, v in shapes.items()}))
+  carphones = [v for v in videos if v.id.startswith('carphone')]
+  figures['joint_carphones'] = joint_runs(carphones)
   if _JSON.value:
     with open(_JSON.value, 'w') as f:
       json.dump(figures, f, indent=1)

@@ -27,25 +27,20 @@ from classify import report  # pylint: disable=g-import-not-at-top
 from classify import run  # pylint: disable=g-import-not-at-top
 from classify import sources  # pylint: disable=g-import-not-at-top
 from classify import store as store_lib  # pylint: disable=g-import-not-at-top
-from classify import work  # pylint: disable=g-import-not-at-top
-from i3d import releases  # pylint: disable=g-import-not-at-top
 
 
 def main(argv):
   if len(argv) > 1:
     sys.exit(f'classify: unexpected arguments {argv[1:]}')
   f = flags.FLAGS
-  try:
+
+  def job():
     videos = sources.list_videos(f.videos, f.video_dir)
     settings = cli.announce(cli.settings_from_flags())
-    summary = run.classify_videos(videos, f.output_dir, settings,
-                                  workers=f.workers, retry_failed=f.retry_failed)
-  except releases.MissingCheckpointError as e:
-    print(f'classify: {e}', file=sys.stderr)
-    sys.exit(cli.EXIT_MISSING_CHECKPOINT)
-  except (sources.SourceError, work.SettingsMismatchError, ValueError, OSError) as e:
-    print(f'classify: {e}', file=sys.stderr)
-    sys.exit(cli.EXIT_BAD_INPUT)
+    return run.classify_videos(videos, f.output_dir, settings, workers=f.workers,
+                               retry_failed=f.retry_failed)
+
+  summary = cli.run_or_exit('classify', job)
   print(f'{summary.processed} processed, {summary.skipped} already done, '
         f'{summary.failed} failed now; {report.describe(store_lib.LocalStore(f.output_dir))}')
   print(f'Results in {f.output_dir}')

@@ -18,7 +18,6 @@ cancelled job is resumed by running it again.
 
 import os
 import shutil
-import sys
 import tempfile
 from typing import Iterable, Optional, Sequence, Tuple
 
@@ -44,7 +43,6 @@ from classify import sources  # pylint: disable=g-import-not-at-top
 from classify import store as store_lib  # pylint: disable=g-import-not-at-top
 from classify import work  # pylint: disable=g-import-not-at-top
 from classify.settings import Settings  # pylint: disable=g-import-not-at-top
-from i3d import releases  # pylint: disable=g-import-not-at-top
 
 
 def is_local(path: str) -> bool:
@@ -142,8 +140,8 @@ def build(pipeline, videos: Sequence[sources.Video], output_dir: str, settings: 
   `settings` must be resolved (`Settings.resolved()`): workers may not see the
   launcher's checkpoint folder the same way.
   """
-  labels = releases.read_labels(network.releases_of(settings.eval_type,
-                                                    settings.imagenet_pretrained)[0])
+  labels = network.check_checkpoints(settings.eval_type, settings.imagenet_pretrained,
+                                     settings.checkpoint_dir)
   statuses = (pipeline
               | 'Videos' >> beam.Create(videos)
               | 'Spread' >> beam.Reshuffle()
@@ -169,8 +167,8 @@ def run(videos: Sequence[sources.Video], output_dir: str, settings: Settings = S
     ValueError: If a video's label is not a class of the label map.
   """
   settings = settings.resolved()
-  labels = releases.read_labels(network.releases_of(settings.eval_type,
-                                                    settings.imagenet_pretrained)[0])
+  labels = network.check_checkpoints(settings.eval_type, settings.imagenet_pretrained,
+                                     settings.checkpoint_dir)
   work.check_labels(videos, labels)
   work.claim_output(BeamStore(output_dir), settings)
   options = PipelineOptions(list(pipeline_args))
@@ -185,19 +183,16 @@ def run(videos: Sequence[sources.Video], output_dir: str, settings: Settings = S
 
 def main(argv):
   f = flags.FLAGS
-  try:
+
+  def job():
     videos = sources.list_videos(f.videos, f.video_dir)
     settings = cli.announce(cli.settings_from_flags())
     # A missing checkpoint stops the launch, not a worker.
     network.check_checkpoints(settings.eval_type, settings.imagenet_pretrained,
                               settings.checkpoint_dir)
     run(videos, f.output_dir, settings, argv[1:], f.retry_failed)
-  except releases.MissingCheckpointError as e:
-    print(f'classify.beam: {e}', file=sys.stderr)
-    sys.exit(cli.EXIT_MISSING_CHECKPOINT)
-  except (sources.SourceError, work.SettingsMismatchError, ValueError, OSError) as e:
-    print(f'classify.beam: {e}', file=sys.stderr)
-    sys.exit(cli.EXIT_BAD_INPUT)
+
+  cli.run_or_exit('classify.beam', job)
   print(report.describe(BeamStore(f.output_dir)))
   print(f'Results in {f.output_dir}')
 

@@ -7,6 +7,8 @@ import sys
 from absl import flags
 
 from classify import network
+from classify import sources
+from classify import work
 from classify.settings import PRECISIONS, Settings
 from i3d import releases
 import preprocess
@@ -64,3 +66,16 @@ def announce(settings: Settings) -> Settings:
           f'{os.path.join(settings.checkpoint_dir, flow.name)} (it is in no package '
           'registry; see README), so no flow or joint results', file=sys.stderr)
   return resolved
+
+
+def run_or_exit(program: str, job):
+  """`job()`'s value; on a missing checkpoint or bad input, one line on stderr naming
+  what is wrong, and exit status 3 or 1."""
+  try:
+    return job()
+  except releases.MissingCheckpointError as e:
+    print(f'{program}: {e}', file=sys.stderr)
+    sys.exit(EXIT_MISSING_CHECKPOINT)
+  except (sources.SourceError, work.SettingsMismatchError, ValueError, OSError) as e:
+    print(f'{program}: {e}', file=sys.stderr)
+    sys.exit(EXIT_BAD_INPUT)

@@ -4,7 +4,7 @@ Each stream (`rgb`, `flow`, `rgb600`) is a released checkpoint; `joint` is the R
 flow streams with their logits summed with equal weight, as in the release.
 """
 
-from typing import Dict, List, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
