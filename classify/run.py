@@ -114,11 +114,11 @@ class _Preprocessing:
     self._modalities = settings.modalities()
     self._options = work.preprocess_options(settings)
     # Spawned, not forked: this process holds TensorFlow's threads. Workers run only
-    # `preprocess` (no TensorFlow), one OpenCV thread each: the processes are the
-    # parallelism.
+    # `preprocess` (no TensorFlow), with the cores shared out as OpenCV threads.
+    threads = max(1, (os.cpu_count() or 1) // self.workers)
     self._pool = concurrent.futures.ProcessPoolExecutor(
         self.workers, mp_context=multiprocessing.get_context('spawn'),
-        initializer=cv2.setNumThreads, initargs=(1,))
+        initializer=cv2.setNumThreads, initargs=(threads,))
 
   def _submit(self, index: int, video: Video) -> concurrent.futures.Future:
     # Scratch files are named by position: ids may be long or hold odd characters.
