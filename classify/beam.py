@@ -170,7 +170,9 @@ def run(videos: Sequence[sources.Video], output_dir: str, settings: Settings = S
   labels = network.check_checkpoints(settings.eval_type, settings.imagenet_pretrained,
                                      settings.checkpoint_dir)
   work.check_labels(videos, labels)
-  work.claim_output(BeamStore(output_dir), settings)
+  store = BeamStore(output_dir)
+  work.claim_output(store, settings)
+  store.remove_temporaries()  # What a killed local run was writing (local folders only).
   options = PipelineOptions(list(pipeline_args))
   runner = None
   if options.get_all_options()['runner'] is None:

@@ -62,7 +62,8 @@ class LocalStore:
       raise
 
   def remove_temporaries(self) -> None:
-    """Removes what a killed run was writing (never a complete result)."""
+    """Removes what a killed run was writing (never a complete result); a no-op on a
+    folder that is not local."""
     folder = self.path(VIDEOS)
     if os.path.isdir(folder):
       for name in os.listdir(folder):
