@@ -13,9 +13,9 @@ prints, in the original release's format:
 Exit status: 0 on success, 1 on bad input, 3 when a needed checkpoint is absent.
 """
 
+import io
 import os
 import sys
-import tempfile
 
 from absl import app
 from absl import flags
@@ -28,6 +28,7 @@ import tensorflow as tf  # pylint: disable=g-import-not-at-top
 
 from i3d import releases  # pylint: disable=g-import-not-at-top
 import preprocess  # pylint: disable=g-import-not-at-top
+from preprocess import files  # pylint: disable=g-import-not-at-top
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 SAMPLES = os.path.join(ROOT, 'data', 'samples')
@@ -100,25 +101,16 @@ def load_sample(path: str, channels: int) -> np.ndarray:
 
 
 def save_array(path: str, array: np.ndarray) -> None:
-  """np.save through a temporary file, so that an interrupted run leaves nothing."""
-  directory = os.path.dirname(os.path.abspath(path))
-  os.makedirs(directory, exist_ok=True)
-  handle, temporary = tempfile.mkstemp(suffix='.npy', dir=directory)
-  try:
-    with os.fdopen(handle, 'wb') as f:
-      np.save(f, array)
-    os.chmod(temporary, 0o644)
-    os.replace(temporary, path)
-  except BaseException:
-    os.remove(temporary)
-    raise
+  """np.save, whole or not at all: an interrupted run leaves nothing."""
+  buffer = io.BytesIO()
+  np.save(buffer, array)
+  files.write_atomically(path, buffer.getvalue())
 
 
 def evaluate() -> None:
   eval_type = _EVAL_TYPE.value
-  streams = {'rgb': ['rgb'], 'rgb600': ['rgb600'], 'flow': ['flow'],
-             'joint': ['rgb', 'flow']}[eval_type]
-  chosen = [releases.release_for(s, _IMAGENET_PRETRAINED.value) for s in streams]
+  streams = releases.STREAMS[eval_type]
+  chosen = releases.releases_of(eval_type, _IMAGENET_PRETRAINED.value)
   # Checkpoints first: a missing one is reported before any heavy work.
   models = [releases.load_release(r, _CHECKPOINT_DIR.value, dtype=_PRECISION.value)
             for r in chosen]
@@ -147,9 +139,9 @@ def forward(model, sample: np.ndarray) -> np.ndarray:
 def read_samples(streams):
   """`{stream: sample}` from --video, or from --rgb_sample / --flow_sample."""
   if _VIDEO.value:
-    modalities = ['flow' if stream == 'flow' else 'rgb' for stream in streams]
+    modalities = [releases.input_modality(stream) for stream in streams]
     arrays = preprocess.video_to_arrays(_VIDEO.value, modalities)
-    return {stream: arrays['flow' if stream == 'flow' else 'rgb'] for stream in streams}
+    return {stream: arrays[releases.input_modality(stream)] for stream in streams}
   return {stream: load_sample(_FLOW_SAMPLE.value, 2) if stream == 'flow'
           else load_sample(_RGB_SAMPLE.value, 3) for stream in streams}
 

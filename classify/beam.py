@@ -142,20 +142,15 @@ def build(pipeline, videos: Sequence[sources.Video], output_dir: str, settings: 
   """
   labels = network.check_checkpoints(settings.eval_type, settings.imagenet_pretrained,
                                      settings.checkpoint_dir)
+  work.check_labels(videos, labels)
   statuses = (pipeline
               | 'Videos' >> beam.Create(videos)
               | 'Spread' >> beam.Reshuffle()
               | 'Classify' >> beam.ParDo(ClassifyVideo(output_dir, settings, retry_failed)))
   return (statuses
           | 'AllDone' >> beam.combiners.ToList()
-          | 'Report' >> beam.Map(lambda done: _report(output_dir, videos, labels, done)))
-
-
-def _report(output_dir, videos, labels, done):
-  summary = report.write_reports(BeamStore(output_dir), videos, labels)
-  summary['this_run'] = {s: sum(1 for status, _ in done if status == s)
-                         for s in ('ok', 'failed', 'skipped')}
-  return summary
+          | 'Report' >> beam.Map(
+              lambda _: report.write_reports(BeamStore(output_dir), videos, labels)))
 
 
 def run(videos: Sequence[sources.Video], output_dir: str, settings: Settings = Settings(),
@@ -167,12 +162,7 @@ def run(videos: Sequence[sources.Video], output_dir: str, settings: Settings = S
     ValueError: If a video's label is not a class of the label map.
   """
   settings = settings.resolved()
-  labels = network.check_checkpoints(settings.eval_type, settings.imagenet_pretrained,
-                                     settings.checkpoint_dir)
-  work.check_labels(videos, labels)
   store = BeamStore(output_dir)
-  work.claim_output(store, settings)
-  store.remove_temporaries()  # What a killed local run was writing (local folders only).
   options = PipelineOptions(list(pipeline_args))
   runner = None
   if options.get_all_options()['runner'] is None:
@@ -180,7 +170,10 @@ def run(videos: Sequence[sources.Video], output_dir: str, settings: Settings = S
     # Prism runner from GitHub, which fails offline, then falls back to this one.)
     runner = fn_runner.FnApiRunner()
   with beam.Pipeline(runner=runner, options=options) as pipeline:
+    # Checkpoints and labels are checked here, at launch, before anything is written.
     build(pipeline, videos, output_dir, settings, retry_failed)
+    work.claim_output(store, settings)
+    store.remove_temporaries()  # What a killed run was writing (local folders only).
 
 
 def main(argv):
@@ -189,9 +182,6 @@ def main(argv):
   def job():
     videos = sources.list_videos(f.videos, f.video_dir)
     settings = cli.announce(cli.settings_from_flags())
-    # A missing checkpoint stops the launch, not a worker.
-    network.check_checkpoints(settings.eval_type, settings.imagenet_pretrained,
-                              settings.checkpoint_dir)
     run(videos, f.output_dir, settings, argv[1:], f.retry_failed)
 
   cli.run_or_exit('classify.beam', job)

@@ -4,7 +4,7 @@ Each stream (`rgb`, `flow`, `rgb600`) is a released checkpoint; `joint` is the R
 flow streams with their logits summed with equal weight, as in the release.
 """
 
-from typing import List, Sequence, Tuple
+from typing import Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -12,16 +12,10 @@ import tensorflow as tf
 from i3d import releases
 
 EVAL_TYPES = ('auto', 'rgb', 'flow', 'joint', 'rgb600')
-STREAMS = {'rgb': ('rgb',), 'flow': ('flow',), 'joint': ('rgb', 'flow'),
-           'rgb600': ('rgb600',)}
+STREAMS = releases.STREAMS
 # Size of the average-pooled Mixed_5c features.
 FEATURES = 1024
 IMAGE_SIZE = 224
-
-
-def modality(stream: str) -> str:
-  """The preprocessed input a stream takes: `rgb` or `flow`."""
-  return 'flow' if stream == 'flow' else 'rgb'
 
 
 def has_checkpoint(release: releases.Release, checkpoint_dir: str) -> bool:
@@ -43,14 +37,10 @@ def resolve_eval_type(eval_type: str, imagenet_pretrained: bool,
   return 'joint' if has_checkpoint(flow, checkpoint_dir) else 'rgb'
 
 
-def releases_of(eval_type: str, imagenet_pretrained: bool) -> List[releases.Release]:
-  return [releases.release_for(s, imagenet_pretrained) for s in STREAMS[eval_type]]
-
-
 def check_checkpoints(eval_type: str, imagenet_pretrained: bool, checkpoint_dir: str):
   """Raises MissingCheckpointError (naming the folder) unless every checkpoint that the
   eval type needs is there; returns the class names. Cheap: nothing is loaded."""
-  chosen = releases_of(eval_type, imagenet_pretrained)
+  chosen = releases.releases_of(eval_type, imagenet_pretrained)
   for release in chosen:
     releases.release_prefix(release, checkpoint_dir)
   return releases.read_labels(chosen[0])
@@ -71,7 +61,7 @@ class Networks:
       raise ValueError(f'eval_type must be one of {", ".join(STREAMS)}, got {eval_type!r}')
     self.eval_type = eval_type
     self.streams: Tuple[str, ...] = STREAMS[eval_type]
-    self.releases = releases_of(eval_type, imagenet_pretrained)
+    self.releases = releases.releases_of(eval_type, imagenet_pretrained)
     self.labels = releases.read_labels(self.releases[0])
     self._forward = {}
     for stream, release in zip(self.streams, self.releases):

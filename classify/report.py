@@ -30,13 +30,14 @@ def summary_row(store, video: Video) -> Dict:
   row = {'id': video.id, 'path': video.path, 'label': video.label}
   data = store.read(store_lib.result_name(video.id))
   if data is not None:
-    arrays = result_lib.from_bytes(data)
-    meta = result_lib.metadata(arrays)
-    classes = [str(c) for c in arrays['top_k_classes']]
-    row.update(status='ok', top1=classes[0],
-               top1_probability=round(float(arrays['top_k_probabilities'][0]), 6),
-               top5=classes[:5], frames=meta['frames'],
-               windows=int(arrays['window_starts'].shape[0]))
+    # Only the few small arrays the row needs are decoded, not the features.
+    with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+      meta = result_lib.metadata(arrays)
+      classes = [str(c) for c in arrays['top_k_classes']]
+      row.update(status='ok', top1=classes[0],
+                 top1_probability=round(float(arrays['top_k_probabilities'][0]), 6),
+                 top5=classes[:5], frames=meta['frames'],
+                 windows=int(arrays['window_starts'].shape[0]))
     if video.label is not None:
       row.update(correct_top1=classes[0] == video.label,
                  correct_top5=video.label in classes[:5])

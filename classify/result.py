@@ -14,12 +14,13 @@ A result is one `.npz` (NumPy arrays only, no pickle):
 
 import io
 import json
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
 import numpy as np
 
 from classify import network
 from classify import windows
+from i3d import releases
 from classify.settings import Settings
 from classify.sources import Video
 
@@ -36,7 +37,7 @@ def classify_inputs(video: Video, inputs: Dict[str, np.ndarray],
   arrays = {}
   window_logits = 0
   for stream in networks.streams:
-    array = inputs[network.modality(stream)]
+    array = inputs[releases.input_modality(stream)]
     if settings.window_frames == 0:
       starts, length = [0], array.shape[1]
     else:
@@ -88,17 +89,3 @@ def failure_record(video: Video, error: BaseException) -> bytes:
   """The record of a video that could not be processed, and why."""
   return json.dumps({'id': video.id, 'path': video.path, 'label': video.label,
                      'error': str(error) or type(error).__name__}, indent=1).encode()
-
-
-def label_index(labels, label: Optional[str]) -> Optional[int]:
-  """The class index of a true label; None when unlabelled.
-
-  Raises:
-    ValueError: If the label is not a class of the label map.
-  """
-  if label is None:
-    return None
-  try:
-    return labels.index(label)
-  except ValueError:
-    raise ValueError(f'label {label!r} is not one of the {len(labels)} classes') from None

@@ -65,15 +65,15 @@ class Settings:
         self.eval_type, self.imagenet_pretrained, self.checkpoint_dir))
 
   def modalities(self):
-    return tuple(dict.fromkeys(network.modality(s)
-                               for s in network.STREAMS[self.resolved().eval_type]))
+    return tuple(dict.fromkeys(releases.input_modality(s)
+                               for s in releases.STREAMS[self.resolved().eval_type]))
 
   def identity(self) -> Dict[str, Any]:
     """What decides the results' values: two runs into one folder must agree on it."""
     resolved = self.resolved()
     return {
         'eval_type': resolved.eval_type,
-        'checkpoints': [r.name for r in network.releases_of(resolved.eval_type,
+        'checkpoints': [r.name for r in releases.releases_of(resolved.eval_type,
                                                             self.imagenet_pretrained)],
         'recipe': self.recipe,
         'window_frames': self.window_frames,

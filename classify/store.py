@@ -6,8 +6,9 @@ exists" means "the video is done".
 """
 
 import os
-import tempfile
 from typing import Optional
+
+from preprocess import files
 
 VIDEOS = 'videos'
 
@@ -45,21 +46,7 @@ class LocalStore:
       return None
 
   def write(self, name: str, data: bytes) -> None:
-    path = self.path(name)
-    directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f'.{os.path.basename(path)}.',
-                                         suffix='.tmp', dir=directory)
-    try:
-      with os.fdopen(handle, 'wb') as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-      os.chmod(temporary, 0o644)
-      os.replace(temporary, path)
-    except BaseException:
-      os.remove(temporary)
-      raise
+    files.write_atomically(self.path(name), data)
 
   def remove_temporaries(self) -> None:
     """Removes what a killed run was writing (never a complete result); a no-op on a
@@ -67,7 +54,7 @@ class LocalStore:
     folder = self.path(VIDEOS)
     if os.path.isdir(folder):
       for name in os.listdir(folder):
-        if name.startswith('.') and name.endswith('.tmp'):
+        if files.is_temporary(name):
           os.remove(os.path.join(folder, name))
 
   def remove(self, name: str) -> None:

