@@ -8,7 +8,11 @@ setuptools.setup(
     description=('I3D of "Quo Vadis, Action Recognition?" (Carreira & Zisserman, '
                  'CVPR 2017) on TensorFlow 2 and Sonnet 2, with its checkpoints, '
                  'preprocessing and evaluation.'),
-    packages=['i3d', 'preprocess', 'classify'],
+    # The flat layout of the release: import i3d, python -m preprocess, python -m
+    # classify; below them the TensorFlow-free catalogue (with the class lists) and
+    # assets that every one of them uses.
+    packages=['i3d', 'i3d_catalogue', 'i3d_assets', 'preprocess', 'classify'],
+    package_data={'i3d_catalogue': ['label_maps/*.txt']},
     python_requires='>=3.9',
     install_requires=[
         'tensorflow>=2.13',

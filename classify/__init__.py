@@ -1,14 +1,34 @@
 """Many videos through I3D: classification, features and accuracy, resumable, on one
-machine (`classify_videos`, `python -m classify`) or on Apache Beam (`classify.beam`)."""
+machine (`classify_videos`, `python -m classify`) or on Apache Beam (`classify.beam`).
 
-from classify.network import Networks
-from classify.result import from_bytes, metadata
-from classify.run import RunSummary, classify_videos
-from classify.settings import Settings
-from classify.sources import SourceError, Video, list_videos
-from classify.work import SettingsMismatchError
+The names below load on first use, so that the preprocessing workers, which import
+`classify.scratch`, never import TensorFlow.
+"""
 
-__all__ = [
-    'Networks', 'RunSummary', 'Settings', 'SettingsMismatchError', 'SourceError', 'Video',
-    'classify_videos', 'from_bytes', 'list_videos', 'metadata',
-]
+import importlib
+
+_EXPORTS = {
+    'Networks': 'classify.network',
+    'RunSummary': 'classify.run',
+    'Settings': 'classify.settings',
+    'SettingsMismatchError': 'classify.launch',
+    'SourceError': 'classify.sources',
+    'Video': 'classify.sources',
+    'classify_videos': 'classify.run',
+    'from_bytes': 'classify.result',
+    'list_videos': 'classify.sources',
+    'metadata': 'classify.result',
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+  if name not in _EXPORTS:
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+  value = getattr(importlib.import_module(_EXPORTS[name]), name)
+  globals()[name] = value
+  return value
+
+
+def __dir__():
+  return sorted(list(globals()) + __all__)

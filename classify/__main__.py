@@ -14,19 +14,15 @@ Exit status: 0 when done (failed videos are recorded, not fatal), 1 on bad argum
 or list of videos, 3 when a needed checkpoint is absent.
 """
 
-import os
 import sys
 
 from absl import app
 from absl import flags
 
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
-
 from classify import cli  # pylint: disable=g-import-not-at-top
 from classify import report  # pylint: disable=g-import-not-at-top
 from classify import run  # pylint: disable=g-import-not-at-top
-from classify import sources  # pylint: disable=g-import-not-at-top
-from classify import store as store_lib  # pylint: disable=g-import-not-at-top
+from i3d_assets.store import open_store  # pylint: disable=g-import-not-at-top
 
 
 def main(argv):
@@ -35,14 +31,13 @@ def main(argv):
   f = flags.FLAGS
 
   def job():
-    videos = sources.list_videos(f.videos, f.video_dir)
-    settings = cli.announce(cli.settings_from_flags())
+    videos, settings = cli.videos_and_settings_from_flags()
     return run.classify_videos(videos, f.output_dir, settings, workers=f.workers,
                                retry_failed=f.retry_failed)
 
   summary = cli.run_or_exit('classify', job)
   print(f'{summary.processed} processed, {summary.skipped} already done, '
-        f'{summary.failed} failed now; {report.describe(store_lib.LocalStore(f.output_dir))}')
+        f'{summary.failed} failed now; {report.describe(open_store(f.output_dir))}')
   print(f'Results in {f.output_dir}')
 
 

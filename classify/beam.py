@@ -19,12 +19,10 @@ cancelled job is resumed by running it again.
 import os
 import shutil
 import tempfile
-from typing import Iterable, Optional, Sequence, Tuple
+from typing import Iterable, Sequence, Tuple
 
 from absl import app
 from absl import flags
-
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 
 try:
   import apache_beam as beam  # pylint: disable=g-import-not-at-top
@@ -37,83 +35,42 @@ except ImportError as e:
                     '(or pip install apache-beam)') from e
 
 from classify import cli  # pylint: disable=g-import-not-at-top
+from classify import launch as launch_lib  # pylint: disable=g-import-not-at-top
 from classify import network  # pylint: disable=g-import-not-at-top
 from classify import report  # pylint: disable=g-import-not-at-top
 from classify import sources  # pylint: disable=g-import-not-at-top
-from classify import store as store_lib  # pylint: disable=g-import-not-at-top
 from classify import work  # pylint: disable=g-import-not-at-top
 from classify.settings import Settings  # pylint: disable=g-import-not-at-top
+from i3d_assets.store import is_local, open_store  # pylint: disable=g-import-not-at-top
+from i3d_catalogue import Plan  # pylint: disable=g-import-not-at-top
 
 
-def is_local(path: str) -> bool:
-  return FileSystems.get_scheme(path) in (None, 'file')
+class _SharedNetworks:
+  """A worker process's networks, in a form `Shared` can hold (weakly)."""
 
-
-class BeamStore(store_lib.LocalStore):
-  """A results folder on any Beam filesystem (local, gs://, hdfs://, s3://).
-
-  Local folders are written like the local command's (temporary file, then rename);
-  elsewhere through `FileSystems`, whose object stores make a file visible only once it
-  is closed.
-  """
-
-  def __init__(self, root: str):
-    super().__init__(root)
-    self._local = is_local(root)
-
-  def path(self, name: str) -> str:
-    return super().path(name) if self._local else FileSystems.join(self.root, *name.split('/'))
-
-  def exists(self, name: str) -> bool:
-    return super().exists(name) if self._local else FileSystems.exists(self.path(name))
-
-  def read(self, name: str) -> Optional[bytes]:
-    if self._local:
-      return super().read(name)
-    if not FileSystems.exists(self.path(name)):
-      return None
-    with FileSystems.open(self.path(name)) as f:
-      return f.read()
-
-  def write(self, name: str, data: bytes) -> None:
-    if self._local:
-      super().write(name, data)
-      return
-    with FileSystems.create(self.path(name)) as f:
-      f.write(data)
-
-  def remove(self, name: str) -> None:
-    if self._local:
-      super().remove(name)
-    elif FileSystems.exists(self.path(name)):
-      FileSystems.delete([self.path(name)])
-
-
-class _Loaded:
-  """The networks of a worker process, in a form `Shared` can hold (weakly)."""
-
-  def __init__(self, settings: Settings):
-    self.networks = network.Networks(settings.eval_type, settings.imagenet_pretrained,
-                                     settings.checkpoint_dir, settings.precision)
+  def __init__(self, plan: Plan, precision: str):
+    self.networks = network.Networks(plan, precision)
 
 
 class ClassifyVideo(beam.DoFn):
   """Preprocesses and classifies a video, writes its result; yields `(status, id)`,
   status `ok`, `failed` or `skipped` (done before)."""
 
-  def __init__(self, output_dir: str, settings: Settings, retry_failed: bool):
+  def __init__(self, output_dir: str, settings: Settings, plan: Plan, retry_failed: bool):
     self._output_dir = output_dir
     self._settings = settings
+    self._plan = plan
     self._retry_failed = retry_failed
     self._shared = shared.Shared()
 
   def setup(self):
     # Held here: `Shared` keeps the networks only while a DoFn refers to them.
-    self._loaded = self._shared.acquire(lambda: _Loaded(self._settings))
-    self._store = BeamStore(self._output_dir)
+    self._loaded = self._shared.acquire(
+        lambda: _SharedNetworks(self._plan, self._settings.precision))
+    self._store = open_store(self._output_dir)
 
   def process(self, video: sources.Video) -> Iterable[Tuple[str, str]]:
-    if work.is_done(self._store, video, self._retry_failed):
+    if launch_lib.is_done(self._store, video, self._retry_failed):
       yield 'skipped', video.id
       return
     scratch = None
@@ -124,8 +81,8 @@ class ClassifyVideo(beam.DoFn):
       with FileSystems.open(video.path) as source, open(local_path, 'wb') as target:
         shutil.copyfileobj(source, target)
     try:
-      ok = work.process(self._store, video, self._loaded.networks, self._settings,
-                        local_path)
+      ok = work.classify_video(self._store, video, self._loaded.networks, self._settings,
+                               local_path)
     finally:
       if scratch:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -133,24 +90,22 @@ class ClassifyVideo(beam.DoFn):
 
 
 def build(pipeline, videos: Sequence[sources.Video], output_dir: str, settings: Settings,
-          retry_failed: bool = False):
+          plan: Plan, retry_failed: bool = False):
   """Adds the classification of `videos` to `pipeline`; returns the PCollection of the
   report (a one-element dict: status counts, accuracy when labelled).
 
-  `settings` must be resolved (`Settings.resolved()`): workers may not see the
-  launcher's checkpoint folder the same way.
+  `plan` is resolved at launch (`classify.launch`): the workers use its checkpoint
+  prefixes, so they must see the checkpoints at the same paths.
   """
-  labels = network.check_checkpoints(settings.eval_type, settings.imagenet_pretrained,
-                                     settings.checkpoint_dir)
-  work.check_labels(videos, labels)
   statuses = (pipeline
               | 'Videos' >> beam.Create(videos)
               | 'Spread' >> beam.Reshuffle()
-              | 'Classify' >> beam.ParDo(ClassifyVideo(output_dir, settings, retry_failed)))
+              | 'Classify' >> beam.ParDo(ClassifyVideo(output_dir, settings, plan,
+                                                       retry_failed)))
   return (statuses
           | 'AllDone' >> beam.combiners.ToList()
           | 'Report' >> beam.Map(
-              lambda _: report.write_reports(BeamStore(output_dir), videos, labels)))
+              lambda _: report.write_reports(open_store(output_dir), videos, plan.labels)))
 
 
 def run(videos: Sequence[sources.Video], output_dir: str, settings: Settings = Settings(),
@@ -158,34 +113,32 @@ def run(videos: Sequence[sources.Video], output_dir: str, settings: Settings = S
   """Runs the pipeline to the end (DirectRunner unless `pipeline_args` say otherwise).
 
   Raises:
+    MissingCheckpointError: If a needed checkpoint is absent; nothing is written.
     SettingsMismatchError: If `output_dir` holds results of other settings.
     ValueError: If a video's label is not a class of the label map.
   """
-  settings = settings.resolved()
-  store = BeamStore(output_dir)
   options = PipelineOptions(list(pipeline_args))
   runner = None
   if options.get_all_options()['runner'] is None:
     # Beam's own local runner. (Beam's `DirectRunner` name first tries to download the
     # Prism runner from GitHub, which fails offline, then falls back to this one.)
     runner = fn_runner.FnApiRunner()
+  # The same launch as the local command's, before the pipeline starts.
+  launched = launch_lib.launch(videos, output_dir, settings, retry_failed,
+                               program='classify.beam')
   with beam.Pipeline(runner=runner, options=options) as pipeline:
-    # Checkpoints and labels are checked here, at launch, before anything is written.
-    build(pipeline, videos, output_dir, settings, retry_failed)
-    work.claim_output(store, settings)
-    store.remove_temporaries()  # What a killed run was writing (local folders only).
+    build(pipeline, videos, output_dir, launched.settings, launched.plan, retry_failed)
 
 
 def main(argv):
   f = flags.FLAGS
 
   def job():
-    videos = sources.list_videos(f.videos, f.video_dir)
-    settings = cli.announce(cli.settings_from_flags())
+    videos, settings = cli.videos_and_settings_from_flags()
     run(videos, f.output_dir, settings, argv[1:], f.retry_failed)
 
   cli.run_or_exit('classify.beam', job)
-  print(report.describe(BeamStore(f.output_dir)))
+  print(report.describe(open_store(f.output_dir)))
   print(f'Results in {f.output_dir}')
 
 

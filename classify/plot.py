@@ -6,12 +6,11 @@ from typing import Dict
 import matplotlib
 matplotlib.use('Agg')  # Files only, no display.
 from matplotlib import pyplot  # pylint: disable=g-import-not-at-top
+from i3d_catalogue import FPS
 import numpy as np
 
-from classify import network
+from classify import prediction
 from classify import result as result_lib
-
-FPS = 25
 
 
 def plot_png(arrays: Dict[str, np.ndarray], top: int = 5) -> bytes:
@@ -20,7 +19,7 @@ def plot_png(arrays: Dict[str, np.ndarray], top: int = 5) -> bytes:
   meta = result_lib.metadata(arrays)
   length = meta['window_length'] or max(meta['frames'].values())
   centres = (arrays['window_starts'] + length / 2) / FPS
-  probabilities = network.softmax(arrays['window_logits'])
+  probabilities = prediction.softmax(arrays['window_logits'])
   figure, axes = pyplot.subplots(figsize=(8, 4), dpi=100)
   try:
     for index, name in list(zip(arrays['top_k_indices'], arrays['top_k_classes']))[:top]:

@@ -3,16 +3,13 @@
 import dataclasses
 from typing import Any, Dict
 
-from i3d import releases
-from classify import network
-import preprocess
-
-PRECISIONS = ('float32', 'bfloat16')
+import i3d_catalogue
+from i3d_catalogue import Plan, paths
 
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-  """How every video of a run is processed.
+  """How every video of a run is processed: a plain value, checked on construction.
 
   Attributes:
     eval_type: `auto` (joint when the flow checkpoint is there, else rgb), `rgb`,
@@ -26,12 +23,13 @@ class Settings:
     batch_size: Windows per forward pass.
     top_k: Classes kept per video in the results and the summary (at least 5, so that
       top-5 accuracy can be computed).
-    precision: `float32` or `bfloat16`.
+    precision: `float32`, `bfloat16` or `auto` (bfloat16 where there are bfloat16
+      units; resolved at launch, and the results record which it was).
     plots: Write a PNG of the top classes' probabilities over time per video.
   """
   eval_type: str = 'auto'
   imagenet_pretrained: bool = True
-  checkpoint_dir: str = releases.DEFAULT_CHECKPOINT_DIR
+  checkpoint_dir: str = dataclasses.field(default_factory=paths.checkpoint_dir)
   recipe: str = 'kinetics'
   window_frames: int = 64
   window_stride: int = 32
@@ -41,40 +39,35 @@ class Settings:
   plots: bool = True
 
   def __post_init__(self):
-    if self.eval_type not in network.EVAL_TYPES:
-      raise ValueError(f'Unknown eval_type {self.eval_type!r}; valid: '
-                       f'{", ".join(network.EVAL_TYPES)}')
-    if self.recipe not in preprocess.RECIPES:
-      raise ValueError(f'Unknown recipe {self.recipe!r}; valid: '
-                       f'{", ".join(preprocess.RECIPES)}')
-    if self.precision not in PRECISIONS:
-      raise ValueError(f'Unknown precision {self.precision!r}; valid: '
-                       f'{", ".join(PRECISIONS)}')
-    if self.window_frames != 0 and self.window_frames < preprocess.MIN_FRAMES:
+    choices = (('eval_type', i3d_catalogue.EVAL_TYPES_WITH_AUTO), ('recipe', i3d_catalogue.RECIPES),
+               ('precision', i3d_catalogue.PRECISION_CHOICES))
+    for name, valid in choices:
+      if getattr(self, name) not in valid:
+        raise ValueError(f'Unknown {name} {getattr(self, name)!r}; valid: '
+                         f'{", ".join(valid)}')
+    if self.window_frames != 0 and self.window_frames < i3d_catalogue.MIN_FRAMES:
       raise ValueError(f'window_frames must be 0 (whole clip) or at least '
-                       f'{preprocess.MIN_FRAMES}, got {self.window_frames}')
+                       f'{i3d_catalogue.MIN_FRAMES}, got {self.window_frames}')
     if self.window_stride < 1 or self.batch_size < 1:
       raise ValueError(f'window_stride and batch_size must be positive, got '
                        f'{self.window_stride} and {self.batch_size}')
     if self.top_k < 5:
       raise ValueError(f'top_k must be at least 5, got {self.top_k}')
 
-  def resolved(self) -> 'Settings':
-    """These settings with `auto` replaced by the eval type it stands for here."""
-    return dataclasses.replace(self, eval_type=network.resolve_eval_type(
-        self.eval_type, self.imagenet_pretrained, self.checkpoint_dir))
+  def make_plan(self) -> Plan:
+    """The networks these settings run, `auto` resolved, checkpoints found on disk.
 
-  def modalities(self):
-    return tuple(dict.fromkeys(releases.input_modality(s)
-                               for s in releases.STREAMS[self.resolved().eval_type]))
+    Raises:
+      MissingCheckpointError: If a needed checkpoint is absent.
+    """
+    return i3d_catalogue.make_plan(self.eval_type, self.imagenet_pretrained,
+                                   self.checkpoint_dir)
 
-  def identity(self) -> Dict[str, Any]:
+  def identity(self, plan: Plan) -> Dict[str, Any]:
     """What decides the results' values: two runs into one folder must agree on it."""
-    resolved = self.resolved()
     return {
-        'eval_type': resolved.eval_type,
-        'checkpoints': [r.name for r in releases.releases_of(resolved.eval_type,
-                                                            self.imagenet_pretrained)],
+        'eval_type': plan.eval_type,
+        'checkpoints': plan.checkpoint_names,
         'recipe': self.recipe,
         'window_frames': self.window_frames,
         'window_stride': self.window_stride,

@@ -9,15 +9,13 @@ shape, and nothing else may be (optimizer slots aside), or nothing is assigned.
 
 import dataclasses
 import os
-import shutil
-import tempfile
 from typing import Dict, List, Mapping, Optional
 
+from i3d_assets import files
+from i3d_catalogue import CHECKPOINT_BASENAME, checkpoint_prefix
 import numpy as np
 import tensorflow as tf
 
-# Name of the checkpoint files inside a release directory, as in the release.
-CHECKPOINT_BASENAME = 'model.ckpt'
 # The first variable of every layout; its scope prefix tells the layout.
 _FIRST_VARIABLE = 'Conv3d_1a_7x7/conv_3d/w'
 # Checkpoint entries that are not model variables and are never an error.
@@ -49,36 +47,6 @@ LAYOUTS = {
 
 class CheckpointMismatchError(ValueError):
   """A checkpoint's variables do not match the model's; nothing was loaded."""
-
-
-def checkpoint_prefix(path: str) -> str:
-  """Resolves `path` (a checkpoint prefix, or a directory holding one) to a prefix.
-
-  A directory's `checkpoint` file may record absolute paths from another machine (the
-  release's say `/cns/...`); then the file of that name beside it is used.
-
-  Raises:
-    FileNotFoundError: If no checkpoint is found, naming what was looked for.
-  """
-  if os.path.isdir(path):
-    state = tf.train.get_checkpoint_state(path)
-    if state is not None and state.model_checkpoint_path:
-      recorded = state.model_checkpoint_path
-      for candidate in (recorded, os.path.join(path, os.path.basename(recorded))):
-        if tf.io.gfile.exists(candidate + '.index'):
-          return candidate
-      raise FileNotFoundError(
-          f'{path}: its checkpoint file names {recorded!r}, but neither that nor '
-          f'{os.path.join(path, os.path.basename(recorded))}.index exists')
-    default = os.path.join(path, CHECKPOINT_BASENAME)
-    if tf.io.gfile.exists(default + '.index'):
-      return default
-    raise FileNotFoundError(
-        f'{path}: no checkpoint here (expected a `checkpoint` file or '
-        f'{CHECKPOINT_BASENAME}.index and {CHECKPOINT_BASENAME}.data-*)')
-  if tf.io.gfile.exists(path + '.index'):
-    return path
-  raise FileNotFoundError(f'{path}: no such checkpoint ({path}.index does not exist)')
 
 
 def model_variables(model: tf.Module) -> Dict[str, tf.Variable]:
@@ -241,12 +209,7 @@ def write_release_checkpoint(tensors: Mapping[str, np.ndarray], directory: str,
   Returns:
     The checkpoint prefix.
   """
-  directory = os.path.abspath(directory)
-  parent = os.path.dirname(directory)
-  os.makedirs(parent, exist_ok=True)
-  staging = tempfile.mkdtemp(prefix=f'.{os.path.basename(directory)}.', dir=parent)
-  os.chmod(staging, 0o755)  # mkdtemp makes it private; a checkpoint is not.
-  try:
+  with files.folder_written_atomically(directory) as staging:
     names = sorted(tensors)
     tf.raw_ops.SaveV2(
         prefix=os.path.join(staging, CHECKPOINT_BASENAME), tensor_names=names,
@@ -258,17 +221,7 @@ def write_release_checkpoint(tensors: Mapping[str, np.ndarray], directory: str,
     for filename, text in (extra_files or {}).items():
       with open(os.path.join(staging, filename), 'w') as f:
         f.write(text)
-    if os.path.exists(directory):
-      retired = tempfile.mkdtemp(prefix=f'.{os.path.basename(directory)}.old.', dir=parent)
-      os.replace(directory, os.path.join(retired, 'old'))
-      os.replace(staging, directory)
-      shutil.rmtree(retired)
-    else:
-      os.replace(staging, directory)
-  except BaseException:
-    shutil.rmtree(staging, ignore_errors=True)
-    raise
-  return os.path.join(directory, CHECKPOINT_BASENAME)
+  return os.path.join(os.path.abspath(directory), CHECKPOINT_BASENAME)
 
 
 def save_release_checkpoint(model: tf.Module, directory: str, layout: str = 'rgb') -> str:

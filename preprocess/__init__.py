@@ -1,9 +1,10 @@
 """Real videos to the RGB and TV-L1 flow arrays that the I3D networks take."""
 
-from preprocess.pipeline import (MIN_FRAMES, MODALITIES, Options, iter_inputs,
-                                 preprocess_video, video_to_arrays)
+from i3d_catalogue import FPS, MIN_FRAMES
+from preprocess.pipeline import (MODALITIES, Options, iter_inputs, preprocess_video,
+                                 video_to_arrays)
 from preprocess.transforms import RECIPES
-from preprocess.video import FPS, VideoError, read_frames
+from preprocess.video import VideoError, read_frames
 
 __all__ = [
     'FPS', 'MIN_FRAMES', 'MODALITIES', 'Options', 'RECIPES', 'VideoError', 'iter_inputs',

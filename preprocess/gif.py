@@ -5,7 +5,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from preprocess import files
+from i3d_assets import files
 
 # At 25 fps a GIF frame lasts 40 ms.
 _FRAME_MS = 40

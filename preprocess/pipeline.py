@@ -6,10 +6,11 @@ frames give N - 1 flow frames. Memory does not grow with the video's length.
 """
 
 import dataclasses
-import functools
 import os
 from typing import Dict, Iterator, Optional, Sequence, Tuple
 
+from i3d_assets.pool import OrderedMap
+from i3d_catalogue import CHANNELS, IMAGE_SIZE, MIN_FRAMES
 import numpy as np
 import tqdm
 
@@ -21,9 +22,6 @@ from preprocess.npy_writer import NpyWriter
 
 MODALITIES = ('rgb', 'flow')
 CROPS = ('center', 'random')
-# The fewest frames the network accepts (its temporal stride is 8 and its logits pool
-# is 2 frames deep): 9 RGB frames, 9 flow frames (10 video frames).
-MIN_FRAMES = 9
 # GIF previews show at most the first 10 seconds.
 GIF_MAX_FRAMES = 250
 
@@ -73,22 +71,43 @@ def iter_inputs(path: str, modalities: Sequence[str] = MODALITIES,
   frame t to t + 1 and is yielded with frame t + 1).
   """
   modalities = _check_modalities(modalities)
+  frames = _frames(path, modalities, options)
   if 'flow' not in modalities:
-    yield from _inputs(path, modalities, options, pool=None)
+    yield from (frame.finished() for frame in frames)
     return
-  with flow_lib.FlowPool(options.workers) as pool:
-    yield from flow_lib.in_order(_inputs(path, modalities, options, pool), pool)
+  workers = options.workers or os.cpu_count() or 1
+  if workers < 1:
+    raise ValueError(f'workers must be at least 1, got {options.workers}')
+  # One worker computes in this process; more, in processes, at most two pairs each
+  # ahead of the consumer so that memory stays bounded.
+  with OrderedMap(_Frame.finished, frames, processes=workers if workers > 1 else 0,
+                  initializer=flow_lib.start_worker) as finished:
+    yield from finished
 
 
-def _finish_flow(flow: np.ndarray, offset: Tuple[int, int], recipe: str) -> np.ndarray:
-  if recipe == 'mediapipe':
-    flow = transforms.quantize_flow_mediapipe(flow)
-  return transforms.flow_to_unit_range(transforms.crop(flow, offset))
+@dataclasses.dataclass
+class _Frame:
+  """A frame's RGB input, and the grayscale pair its flow is computed from (if any)."""
+  rgb: Optional[np.ndarray]
+  pair: Optional[Tuple[np.ndarray, np.ndarray]]
+  offset: Tuple[int, int]
+  recipe: str
+
+  def finished(self) -> Dict[str, np.ndarray]:
+    """The network inputs: TV-L1 (the slow step) on the pair, cropped and scaled."""
+    item = {}
+    if self.rgb is not None:
+      item['rgb'] = self.rgb
+    if self.pair is not None:
+      flow = flow_lib.tvl1(*self.pair)
+      if self.recipe == 'mediapipe':
+        flow = transforms.quantize_flow_mediapipe(flow)
+      item['flow'] = transforms.flow_to_unit_range(transforms.crop(flow, self.offset))
+    return item
 
 
-def _inputs(path: str, modalities: Tuple[str, ...], options: Options,
-            pool: Optional[flow_lib.FlowPool]) -> Iterator[Dict]:
-  """`iter_inputs` with each flow as (finishing function, future of TV-L1's output)."""
+def _frames(path: str, modalities: Tuple[str, ...], options: Options) -> Iterator[_Frame]:
+  """Decodes, resamples, resizes and crops; RGB is finished here, flow left to do."""
   info = video_lib.probe(path)
   offset, previous = None, None
   frames = video_lib.read_frames(path, start=options.start, end=options.end, info=info)
@@ -103,7 +122,7 @@ def _inputs(path: str, modalities: Tuple[str, ...], options: Options,
       else:
         offset = transforms.random_crop_offset(resized.shape,
                                                np.random.default_rng(options.seed))
-    item = {}
+    rgb = pair = None
     if 'rgb' in modalities:
       if options.recipe == 'kinetics':
         # Resized in float, then rescaled: no uint8 rounding between the two steps.
@@ -111,14 +130,13 @@ def _inputs(path: str, modalities: Tuple[str, ...], options: Options,
         resized_rgb = transforms.resize(frame.astype(np.float32), options.recipe)
       else:
         resized_rgb = resized
-      item['rgb'] = transforms.rgb_to_unit_range(transforms.crop(resized_rgb, offset))
-    if pool is not None:
+      rgb = transforms.rgb_to_unit_range(transforms.crop(resized_rgb, offset))
+    if 'flow' in modalities:
       gray = flow_lib.to_gray(resized)
       if previous is not None:
-        finish = functools.partial(_finish_flow, offset=offset, recipe=options.recipe)
-        item['flow'] = (finish, pool.submit(previous, gray))
+        pair = (previous, gray)
       previous = gray
-    yield item
+    yield _Frame(rgb, pair, offset, options.recipe)
 
 
 def _check_length(path: str, counts: Dict[str, int]) -> None:
@@ -164,9 +182,8 @@ def preprocess_video(path: str, out_prefix: str, modalities: Sequence[str] = MOD
     VideoError: If the video cannot be read or is too short for the network.
   """
   modalities = _check_modalities(modalities)
-  shapes = {'rgb': (transforms.CROP, transforms.CROP, 3),
-            'flow': (transforms.CROP, transforms.CROP, 2)}
-  writers = {m: NpyWriter(output_paths(out_prefix, m)[0], shapes[m]) for m in modalities}
+  writers = {m: NpyWriter(output_paths(out_prefix, m)[0],
+                          (IMAGE_SIZE, IMAGE_SIZE, CHANNELS[m])) for m in modalities}
   try:
     for item in iter_inputs(path, modalities, options):
       for modality, value in item.items():

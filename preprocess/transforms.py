@@ -13,13 +13,13 @@ Two recipes are in use for Kinetics I3D inputs:
 from typing import Tuple
 
 import cv2
+from i3d_catalogue import IMAGE_SIZE, RECIPES
 import numpy as np
 
 RESIZE = 256
-CROP = 224
+CROP = IMAGE_SIZE
 # Optical flow is truncated to [-FLOW_BOUND, FLOW_BOUND] pixels, then scaled to [-1, 1].
 FLOW_BOUND = 20.0
-RECIPES = ('kinetics', 'mediapipe')
 
 
 def resize_shorter_side(frame: np.ndarray, size: int = RESIZE) -> np.ndarray:

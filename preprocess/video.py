@@ -6,10 +6,8 @@ import os
 from typing import Iterator, Optional
 
 import cv2
+from i3d_catalogue import FPS
 import numpy as np
-
-# The release's frame rate: Kinetics clips were sampled at 25 frames per second.
-FPS = 25.0
 
 
 class VideoError(ValueError):

@@ -21,9 +21,11 @@ import tensorflow as tf
 import classify
 from classify import beam as classify_beam
 from classify import network
+from classify import prediction
 from classify import result as result_lib
 from i3d import provision
-from i3d import releases
+import i3d_catalogue
+from i3d_catalogue import paths
 import preprocess
 from preprocess import sample
 from tests import reference
@@ -57,13 +59,13 @@ def videos_dir(tmp_path_factory):
 @pytest.fixture(scope='module')
 def rgb_networks():
   provision.provision()
-  return classify.Networks('rgb')
+  return classify.Networks(i3d_catalogue.make_plan('rgb', True, paths.checkpoint_dir()))
 
 
 @pytest.fixture(scope='module')
 def real_weights():
   reader = tf.train.load_checkpoint(
-      os.path.join(releases.DEFAULT_CHECKPOINT_DIR, 'rgb_imagenet', 'model.ckpt'))
+      os.path.join(paths.checkpoint_dir(), 'rgb_imagenet', 'model.ckpt'))
   return unscoped({k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map()})
 
 
@@ -136,7 +138,7 @@ def test_windows_equal_an_independent_network_on_the_same_frames(local_run, vide
 
 def test_video_prediction_is_the_mean_of_the_windows(local_run):
   _, out, _ = local_run
-  labels = releases.read_labels(releases.RELEASES['rgb_imagenet'])
+  labels = i3d_catalogue.read_labels(i3d_catalogue.RELEASES['rgb_imagenet'])
   for name in ('a_carphone', 'b_bunny_10fps', 'd_bunny_50fps'):
     r = load(out / 'videos' / f'{name}.npz')
     assert r['window_logits'].shape == (len(r['window_starts']), 400)
@@ -154,9 +156,9 @@ def test_video_prediction_is_the_mean_of_the_windows(local_run):
 
 def test_whole_clip_protocol_equals_the_release_forward_pass(rgb_networks, real_weights):
   """window_frames 0: one pass over the whole clip, the release's (evaluate_sample's)."""
-  frames = np.load(os.path.join(sample.SAMPLES_DIR, 'bigbuckbunny_rgb.npy'), mmap_mode='r')
+  frames = np.load(os.path.join(paths.samples_dir(), 'bigbuckbunny_rgb.npy'), mmap_mode='r')
   settings = classify.Settings(eval_type='rgb', window_frames=0)
-  arrays = result_lib.classify_inputs(classify.Video('bbb', 'bbb.mp4'), {'rgb': frames},
+  arrays = prediction.classify_inputs(classify.Video('bbb', 'bbb.mp4'), {'rgb': frames},
                                       rgb_networks, settings)
   expected = reference.logits(np.asarray(frames), real_weights)[0]
   assert arrays['window_starts'].tolist() == [0]
@@ -299,7 +301,7 @@ def test_joint_adds_flow_windows_aligned_with_rgb(rgb_networks, tmp_path):
   joint; flow windows cover the same frames, and joint logits are RGB + flow."""
   checkpoints = tmp_path / 'checkpoints'
   checkpoints.mkdir()
-  os.symlink(os.path.join(releases.DEFAULT_CHECKPOINT_DIR, 'rgb_imagenet'),
+  os.symlink(os.path.join(paths.checkpoint_dir(), 'rgb_imagenet'),
              checkpoints / 'rgb_imagenet')
   weights = release_weights('flow_imagenet', seed=3)
   write_tf1(weights, str(checkpoints / 'flow_imagenet'))
@@ -309,7 +311,7 @@ def test_joint_adds_flow_windows_aligned_with_rgb(rgb_networks, tmp_path):
   video = write_video(str(folder / 'short.mp4'), resized(bunny[40:51]), 25, 'mp4v')
   settings = classify.Settings(checkpoint_dir=str(checkpoints), window_frames=9,
                                window_stride=1)
-  assert settings.resolved().eval_type == 'joint'
+  assert settings.make_plan().eval_type == 'joint'
   summary = classify.classify_videos(classify.list_videos(str(folder)), str(tmp_path / 'o'),
                                      settings, workers=1)
   assert summary.processed == 1

@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 from i3d import provision
+from i3d_catalogue.releases import LABEL_MAPS_DIR
 from preprocess import sample
 from tests import reference
 from tests.conftest import RELEASES, ROOT
@@ -39,7 +40,7 @@ def parse(output):
 
 def labels(num_classes):
   name = 'label_map.txt' if num_classes == 400 else 'label_map_600.txt'
-  return open(os.path.join(ROOT, 'data', name)).read().splitlines()
+  return open(os.path.join(LABEL_MAPS_DIR, name)).read().splitlines()
 
 
 def check_printout(output, logits, top_k):

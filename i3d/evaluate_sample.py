@@ -1,0 +1,166 @@
+r"""Classifies a sample with the release's I3D checkpoints and prints the top classes.
+
+  python -m i3d.evaluate_sample --eval_type rgb     (or, in a clone: python evaluate_sample.py)
+
+prints, in the original release's format:
+
+  Norm of logits: <L2 norm of the logits>
+
+  Top classes and probabilities
+  <probability> <logit> <class name>      (top_k lines, most probable first)
+
+`joint` sums the RGB and flow logits with equal weight, then takes the softmax.
+Exit status: 0 on success, 1 on bad input, 3 when a needed checkpoint is absent.
+"""
+
+import io
+import os
+import sys
+
+from absl import app
+from absl import flags
+from i3d_assets import files
+import i3d_catalogue
+from i3d_catalogue import CHANNELS, IMAGE_SIZE, MIN_FRAMES, paths
+import numpy as np
+
+from i3d import precision as precision_lib
+from i3d import releases
+from i3d.quiet_tf import tf
+
+SAMPLES = paths.samples_dir()
+EXIT_BAD_INPUT = 1
+EXIT_MISSING_CHECKPOINT = 3
+
+_EVAL_TYPE = flags.DEFINE_enum(
+    'eval_type', 'joint', ['rgb', 'rgb600', 'flow', 'joint'],
+    'rgb: the RGB stream; flow: the flow stream; joint: their logits summed with equal '
+    'weight; rgb600: the RGB stream trained on Kinetics-600 from scratch '
+    '(rgb_scratch_kin600, the only Kinetics-600 checkpoint, 600-class label map).')
+_IMAGENET_PRETRAINED = flags.DEFINE_bool(
+    'imagenet_pretrained', True,
+    'Use the checkpoints inflated from ImageNet (rgb_imagenet, flow_imagenet); '
+    '--noimagenet_pretrained uses those trained from scratch (rgb_scratch, '
+    'flow_scratch). rgb600 has only rgb_scratch_kin600 and ignores this flag.')
+_CHECKPOINT_DIR = flags.DEFINE_string(
+    'checkpoint_dir', paths.checkpoint_dir(),
+    'Folder of the release checkpoints, one subfolder each: <name>/model.ckpt.* '
+    '(default: $I3D_CHECKPOINT_DIR, else data/checkpoints in a clone).')
+_RGB_SAMPLE = flags.DEFINE_string(
+    'rgb_sample', os.path.join(SAMPLES, 'bigbuckbunny_rgb.npy'),
+    'RGB input, .npy float32 [1, T, 224, 224, 3] in [-1, 1] (python -m preprocess).')
+_FLOW_SAMPLE = flags.DEFINE_string(
+    'flow_sample', os.path.join(SAMPLES, 'bigbuckbunny_flow.npy'),
+    'Flow input, .npy float32 [1, T, 224, 224, 2] in [-1, 1] (python -m preprocess).')
+_VIDEO = flags.DEFINE_string(
+    'video', None, 'A video file to classify, preprocessed on the fly with the default '
+    'recipe; replaces --rgb_sample and --flow_sample.')
+_PRECISION = flags.DEFINE_enum(
+    'precision', 'float32', list(i3d_catalogue.PRECISION_CHOICES),
+    'Precision of the networks: bfloat16 is faster only on CPUs with bfloat16 units '
+    '(AVX512_BF16, AMX) and on GPUs of compute capability 8.0 and up, several times '
+    'slower elsewhere (with a warning); auto picks bfloat16 where those units are, '
+    'else float32, and says which.')
+_TOP_K = flags.DEFINE_integer('top_k', 20, 'How many classes to print.', lower_bound=1)
+_SAVE_LOGITS = flags.DEFINE_string(
+    'save_logits', None, 'Also write the logits, float32 [num_classes], to this .npy.')
+
+
+class InputError(ValueError):
+  """A sample that the network cannot take; the message names the file."""
+
+
+def load_sample(path: str, channels: int) -> np.ndarray:
+  """Reads and checks a `[1, T, 224, 224, channels]` float32 sample in [-1, 1]."""
+  if not os.path.isfile(path):
+    raise InputError(f'{path}: no such file')
+  try:
+    sample = np.load(path, mmap_mode='r', allow_pickle=False)
+  except (ValueError, OSError) as e:
+    raise InputError(f'{path}: not a .npy array ({e})') from e
+  expected = f'[1, T, {IMAGE_SIZE}, {IMAGE_SIZE}, {channels}]'
+  if sample.ndim != 5:
+    raise InputError(f'{path}: rank {sample.ndim} (shape {sample.shape}), expected {expected}')
+  if sample.shape[0] != 1 or sample.shape[2:] != (IMAGE_SIZE, IMAGE_SIZE, channels):
+    raise InputError(f'{path}: shape {sample.shape}, expected {expected}')
+  if sample.dtype != np.float32:
+    raise InputError(f'{path}: dtype {sample.dtype}, expected float32')
+  if sample.shape[1] < MIN_FRAMES:
+    raise InputError(f'{path}: {sample.shape[1]} frames, the network needs at least '
+                     f'{MIN_FRAMES}')
+  sample = np.asarray(sample)
+  if not np.isfinite(sample).all():
+    raise InputError(f'{path}: holds NaN or infinite values')
+  low, high = sample.min(), sample.max()
+  if low < -1 or high > 1:
+    raise InputError(f'{path}: values in [{low}, {high}], expected [-1, 1]')
+  return sample
+
+
+def save_array(path: str, array: np.ndarray) -> None:
+  """np.save, whole or not at all: an interrupted run leaves nothing."""
+  buffer = io.BytesIO()
+  np.save(buffer, array)
+  files.write_atomically(path, buffer.getvalue())
+
+
+def evaluate() -> None:
+  # Checkpoints first: a missing one is reported before any heavy work.
+  plan = i3d_catalogue.make_plan(_EVAL_TYPE.value, _IMAGENET_PRETRAINED.value,
+                                 _CHECKPOINT_DIR.value)
+  choice = precision_lib.choose(_PRECISION.value)
+  if choice.message:
+    print(f'evaluate_sample.py: {choice.message}', file=sys.stderr)
+  models = [releases.load_stream(stream, dtype=choice.precision) for stream in plan.streams]
+  samples = read_samples(plan.modalities)
+  logits = sum(forward(model, samples[stream.modality])
+               for model, stream in zip(models, plan.streams))
+  labels = plan.labels
+  predictions = tf.nn.softmax(logits).numpy()
+  print('Norm of logits: %f' % np.linalg.norm(logits))
+  print('\nTop classes and probabilities')
+  for index in np.argsort(predictions)[::-1][:_TOP_K.value]:
+    print(predictions[index], logits[index], labels[index])
+  if _SAVE_LOGITS.value:
+    save_array(_SAVE_LOGITS.value, logits.astype(np.float32))
+
+
+def forward(model, sample: np.ndarray) -> np.ndarray:
+  """The logits `[num_classes]`, float32, of one network for one sample.
+
+  As a compiled graph (`tf.function`): faster than eager even for one call, tracing
+  included (bench/forward.py). XLA is not used: on CPUs it is about 4x slower here.
+  """
+  logits, _ = tf.function(model, autograph=False)(tf.constant(sample), is_training=False)
+  return tf.cast(logits, tf.float32).numpy()[0]
+
+
+def read_samples(modalities):
+  """`{modality: sample}` from --video, or from --rgb_sample / --flow_sample."""
+  if _VIDEO.value:
+    # Imported here: only --video needs the preprocessing (and OpenCV).
+    import preprocess  # pylint: disable=g-import-not-at-top
+    return preprocess.video_to_arrays(_VIDEO.value, modalities)
+  paths_of = {'rgb': _RGB_SAMPLE.value, 'flow': _FLOW_SAMPLE.value}
+  return {m: load_sample(paths_of[m], CHANNELS[m]) for m in modalities}
+
+
+def main(argv):
+  if len(argv) > 1:
+    sys.exit(f'evaluate_sample.py: unexpected arguments {argv[1:]}')
+  try:
+    evaluate()
+  except i3d_catalogue.MissingCheckpointError as e:
+    print(f'evaluate_sample.py: {e}', file=sys.stderr)
+    sys.exit(EXIT_MISSING_CHECKPOINT)
+  except (InputError, ValueError, OSError) as e:
+    print(f'evaluate_sample.py: {e}', file=sys.stderr)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def run() -> None:
+  app.run(main)
+
+
+if __name__ == '__main__':
+  run()

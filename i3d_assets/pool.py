@@ -1,0 +1,82 @@
+"""A map over worker processes that keeps order and a bounded number of items in flight.
+
+Both the TV-L1 flow of one video (frame pairs) and `classify` (whole videos) need the
+same thing: work spread over processes, results back in input order, and memory that
+does not grow with the input because only a few items are ahead of the consumer.
+"""
+
+import collections
+import concurrent.futures
+import multiprocessing
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
+
+
+class OrderedMap:
+  """`fn(item)` for each item, in the items' order, on `processes` worker processes.
+
+  Work on the first `ahead` items starts when the map is made (not at the first `next`),
+  so the caller can do other work meanwhile. Each result taken lets one more item start.
+  With `processes` 0, `fn` runs in this process, lazily, as results are taken.
+
+  Use as a context manager: leaving it ends the workers and cancels work not started.
+  An exception raised by `fn` is raised where its result is taken; return errors as
+  values instead to go on with the next items.
+
+  Workers are spawned, not forked: the parent may hold TensorFlow's threads, and a
+  worker only imports what `fn`'s module needs.
+  """
+
+  def __init__(self, fn: Callable[[Any], Any], items: Iterable[Any], processes: int = 0,
+               ahead: Optional[int] = None, initializer: Optional[Callable] = None,
+               initargs: Sequence[Any] = ()):
+    """Starts the workers and the first items.
+
+    Args:
+      fn: A picklable function of one item (module level, or a `functools.partial` of one).
+      items: Any iterable; consumed only as far as work is started.
+      processes: Worker processes; 0 runs `fn` in this process.
+      ahead: Items started but not yet taken, at most; default twice `processes`.
+      initializer: Run once in each worker process with `initargs` (not in this one).
+      initargs: Its arguments.
+    """
+    if processes < 0:
+      raise ValueError(f'processes must be 0 or more, got {processes}')
+    self._fn = fn
+    self._items = iter(items)
+    self._executor = None
+    self._pending = collections.deque()
+    if processes:
+      self._ahead = max(1, ahead if ahead is not None else 2 * processes)
+      self._executor = concurrent.futures.ProcessPoolExecutor(
+          processes, mp_context=multiprocessing.get_context('spawn'),
+          initializer=initializer, initargs=tuple(initargs))
+      for _ in range(self._ahead):
+        if not self._start_next():
+          break
+
+  def _start_next(self) -> bool:
+    for item in self._items:
+      self._pending.append(self._executor.submit(self._fn, item))
+      return True
+    return False
+
+  def __iter__(self) -> Iterator[Any]:
+    if self._executor is None:
+      for item in self._items:
+        yield self._fn(item)
+      return
+    while self._pending:
+      future = self._pending.popleft()
+      self._start_next()
+      yield future.result()
+
+  def close(self) -> None:
+    """Ends the workers; work not yet started is cancelled."""
+    if self._executor is not None:
+      self._executor.shutdown(cancel_futures=True)
+
+  def __enter__(self) -> 'OrderedMap':
+    return self
+
+  def __exit__(self, *exc) -> None:
+    self.close()

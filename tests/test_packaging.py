@@ -1,0 +1,110 @@
+"""The package installed the ordinary way (a wheel, not editable) and used from another
+folder: what it holds, and that its commands work with the checkpoints given by the
+environment."""
+
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from i3d import provision
+from i3d_catalogue import paths
+from preprocess import sample
+from tests.conftest import ROOT
+
+PACKAGES = {'i3d', 'i3d_catalogue', 'i3d_assets', 'preprocess', 'classify'}
+
+
+def source_files():
+  """The clone's files as git sees them (tracked, and new ones not ignored)."""
+  listed = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT,
+                          check=True, capture_output=True, text=True).stdout.splitlines()
+  return [name for name in listed if os.path.isfile(os.path.join(ROOT, name))]
+
+
+@pytest.fixture(scope='module')
+def installed(tmp_path_factory):
+  """A wheel built from a copy of the clone, installed into a folder of its own."""
+  root = tmp_path_factory.mktemp('packaging')
+  source = root / 'source'
+  for name in source_files():
+    os.makedirs(source / os.path.dirname(name), exist_ok=True)
+    shutil.copy2(os.path.join(ROOT, name), source / name)
+  subprocess.run([sys.executable, '-m', 'pip', 'wheel', '--quiet', '--no-deps',
+                  '--no-build-isolation', '--wheel-dir', str(root / 'dist'), str(source)],
+                 check=True, capture_output=True)
+  [wheel] = list((root / 'dist').glob('*.whl'))
+  subprocess.run([sys.executable, '-m', 'pip', 'install', '--quiet', '--no-deps',
+                  '--target', str(root / 'site'), str(wheel)], check=True,
+                 capture_output=True)
+  elsewhere = root / 'elsewhere'
+  elsewhere.mkdir()
+  provision.provision()
+  env = dict(os.environ, PYTHONPATH=str(root / 'site'),
+             I3D_CHECKPOINT_DIR=paths.checkpoint_dir(), I3D_DATA_DIR=str(root / 'data'),
+             I3D_CACHE_DIR=str(root / 'cache'))
+  return wheel, root / 'site', elsewhere, env
+
+
+def run(args, cwd, env):
+  return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True,
+                        text=True, check=False)
+
+
+def test_the_wheel_holds_the_packages_and_the_class_lists_only(installed):
+  wheel, _, _, _ = installed
+  names = zipfile.ZipFile(wheel).namelist()
+  top = {name.split('/')[0] for name in names if not name.split('/')[0].endswith(
+      '.dist-info')}
+  assert top == PACKAGES
+  assert {'i3d_catalogue/label_maps/label_map.txt',
+          'i3d_catalogue/label_maps/label_map_600.txt'} <= set(names)
+  assert not [n for n in names if n.startswith(('tests/', 'bench/', 'data/'))]
+
+
+def test_installed_package_imports_from_elsewhere(installed):
+  _, site, elsewhere, env = installed
+  code = ('import i3d, i3d_catalogue, classify; '
+          'print(i3d.__file__); print(i3d_catalogue.read_labels('
+          'i3d_catalogue.RELEASES["rgb_scratch_kin600"])[0]); print(classify.Settings().checkpoint_dir)')
+  result = run(['-c', code], elsewhere, env)
+  assert result.returncode == 0, result.stderr
+  location, first_class, checkpoint_dir = result.stdout.split('\n')[:3]
+  assert location.startswith(str(site))
+  assert first_class == 'abseiling' and checkpoint_dir == paths.checkpoint_dir()
+
+
+def test_installed_commands_run_from_elsewhere(installed):
+  _, _, elsewhere, env = installed
+  video = os.path.join(sample.sample_videos(), 'carphone_pristine.mp4')
+  # python -m preprocess, checking that it never imported TensorFlow.
+  code = ('import runpy, sys\n'
+          f'sys.argv = ["preprocess", "--video", {video!r}, "--out_prefix", "p",\n'
+          '            "--modalities", "rgb", "--nogif"]\n'
+          'try:\n  runpy.run_module("preprocess", run_name="__main__")\n'
+          'except SystemExit as e:\n  assert not e.code, e.code\n'
+          'print("tensorflow" in sys.modules)\n')
+  result = run(['-c', code], elsewhere, env)
+  assert result.returncode == 0, result.stderr
+  assert result.stdout.splitlines()[-1] == 'False'
+  assert (elsewhere / 'p_rgb.npy').exists()
+
+  folder = elsewhere / 'videos'
+  folder.mkdir()
+  shutil.copy(video, folder / 'carphone.mp4')
+  result = run(['-m', 'classify', '--videos', 'videos', '--output_dir', 'out',
+                '--checkpoint_dir', paths.checkpoint_dir(), '--eval_type', 'rgb',
+                '--window_frames', '0', '--noplots', '--workers', '1'], elsewhere, env)
+  assert result.returncode == 0, result.stderr
+  assert result.stdout.startswith('1 processed, 0 already done, 0 failed now')
+  assert (elsewhere / 'out' / 'videos' / 'carphone.npz').exists()
+
+  # The evaluation script, on an input given by flag; the checkpoints by environment.
+  result = run(['-m', 'i3d.evaluate_sample', '--eval_type', 'rgb', '--top_k', '3',
+                '--rgb_sample', str(elsewhere / 'p_rgb.npy')], elsewhere, env)
+  assert result.returncode == 0, result.stderr
+  assert result.stdout.startswith('Norm of logits: ')
+  assert len(result.stdout.splitlines()) == 6
