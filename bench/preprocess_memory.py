@@ -7,7 +7,6 @@ does not grow with the length.
   .venv/bin/python bench/preprocess_memory.py [--seconds 10,120] [--modalities rgb]
 """
 
-import json
 import os
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from absl import flags
 import cv2
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench import record  # pylint: disable=g-import-not-at-top,wrong-import-position
 from preprocess import sample  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 _SECONDS = flags.DEFINE_list('seconds', ['10', '120'], 'Video lengths to measure.')
@@ -70,8 +70,7 @@ def main(argv):
       print(f'{seconds:6g} s video, {_MODALITIES.value}: peak RSS {peak:7.1f} MiB, '
             f'output {output / 2**20:8.1f} MiB, {elapsed:6.1f} s', flush=True)
   if _JSON.value:
-    with open(_JSON.value, 'w') as f:
-      json.dump(rows, f, indent=2)
+    record.write(_JSON.value, {'rows': rows})
 
 
 if __name__ == '__main__':

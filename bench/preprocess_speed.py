@@ -5,7 +5,6 @@ number of worker processes, through `preprocess.iter_inputs`.
   .venv/bin/python bench/preprocess_speed.py [--seconds 2] [--workers 1,2]
 """
 
-import json
 import os
 import sys
 import time
@@ -15,6 +14,7 @@ from absl import flags
 import cv2
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench import record  # pylint: disable=g-import-not-at-top,wrong-import-position
 import preprocess  # pylint: disable=g-import-not-at-top,wrong-import-position
 from preprocess import sample  # pylint: disable=g-import-not-at-top,wrong-import-position
 
@@ -60,8 +60,7 @@ def main(argv):
                'pairs_per_s': round(rate, 3)})
   print(f'1 process with OpenCV\'s {default_threads} threads: {rate:.2f} pairs/s')
   if _JSON.value:
-    with open(_JSON.value, 'w') as f:
-      json.dump({'rgb': rgb, 'flow': rows}, f, indent=2)
+    record.write(_JSON.value, {'rgb': rgb, 'flow': rows})
 
 
 if __name__ == '__main__':

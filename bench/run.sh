@@ -15,6 +15,14 @@ mkdir -p "$results"
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 .venv/bin/python bench/forward.py --json "$results/forward.json" --input_npy "$scratch/clip.npy"
+# As on a CPU without AVX-512: float32 on oneDNN's AVX2 kernels; bfloat16 through Eigen,
+# which TensorFlow uses for it on CPUs without AVX512F (with ONEDNN_MAX_CPU_ISA=AVX2 on an
+# AVX-512 CPU it sends bfloat16 to oneDNN, which refuses).
+ONEDNN_MAX_CPU_ISA=AVX2 .venv/bin/python bench/forward.py --json "$results/forward_avx2.json" \
+  --modes tf.function --precisions float32 --frames 79 --batches 1 --nophases
+TF_ENABLE_ONEDNN_OPTS=0 .venv/bin/python bench/forward.py \
+  --json "$results/forward_without_onednn.json" --modes tf.function \
+  --precisions float32,bfloat16 --frames 79 --batches 1 --repeats 1 --nophases
 .bench-venv/bin/python bench/jax_peer.py --input "$scratch/clip.npy" --out "$results/peer.json"
 .venv/bin/python bench/compare_peer.py --ours "$scratch/clip_logits.npy" \
   --peer "$results/peer_logits.npy" --forward "$results/forward.json" \
