@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
 # Runs evaluate_sample.py for every combination of checkpoints and streams, writing
-# out/<name>.txt (or $OUT_DIR/<name>.txt). Combinations whose checkpoints are absent
-# are reported and skipped; the others still run. Extra arguments go to every run
-# (e.g. --video clip.mp4, --checkpoint_dir DIR).
+# out/<name>.txt in the repository (or $OUT_DIR/<name>.txt). Combinations whose
+# checkpoints are absent are reported and skipped; the others still run. Extra arguments
+# go to every run (e.g. --video clip.mp4, --checkpoint_dir DIR); relative paths in them
+# and in OUT_DIR are taken from the folder it is called from.
 # Unlike the original script, --noimagenet_pretrained is passed as absl's boolean
 # negation, so the no_imagenet_* runs really use the *_scratch checkpoints.
 set -u
-cd "$(dirname "$0")"
-python=${PYTHON:-.venv/bin/python}
-out=${OUT_DIR:-out}
+root=$(cd "$(dirname "$0")" && pwd)
+python=${PYTHON:-$root/.venv/bin/python}
+out=${OUT_DIR:-$root/out}
 mkdir -p "$out"
 failed=0
 run() {
   local name=$1; shift
-  local temporary
-  temporary=$(mktemp "$out/.$name.XXXXXX")
-  "$python" evaluate_sample.py "$@" > "$temporary" 2> "$temporary.err"
+  # Written under a temporary name (with the usual umask), renamed when complete.
+  local temporary="$out/.$name.$$.tmp"
+  "$python" "$root/evaluate_sample.py" "$@" > "$temporary" 2> "$temporary.err"
   local status=$?
   if [ $status -eq 0 ]; then
     mv "$temporary" "$out/$name.txt"

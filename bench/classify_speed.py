@@ -45,7 +45,7 @@ def serial_parts(videos, networks, settings):
   preprocess_s = network_s = windows = 0
   with tempfile.TemporaryDirectory() as scratch:
     for video in videos:
-      arrays_at, seconds = timed(scratch_lib.preprocess_to_scratch, video.path,
+      (arrays_at, _), seconds = timed(scratch_lib.preprocess_to_scratch, video.path,
                                  os.path.join(scratch, video.id), networks.plan.modalities,
                                  settings.recipe)
       preprocess_s += seconds

@@ -10,8 +10,11 @@ per window, a summary of all videos, and accuracy when they are labelled.
 `summary.jsonl`, and with labels `metrics.json`, `per_class.csv`, `confusion.csv`.
 A rerun skips the videos already done. Prints one line of counts (and accuracy).
 
-Exit status: 0 when done (failed videos are recorded, not fatal), 1 on bad arguments
-or list of videos, 3 when a needed checkpoint is absent.
+Exit status: 0 when done (failed videos are recorded, not fatal), 1 on bad arguments,
+list of videos or checkpoint files, or when another run holds the output folder, 3 when a
+needed checkpoint is absent, 4 on an error of the machine (no space, a read-only or
+vanished folder, out of memory, a killed worker: nothing is written off, and the same
+command goes on from there), 130 on Ctrl-C.
 """
 
 import sys
@@ -22,6 +25,7 @@ from absl import flags
 from classify import cli  # pylint: disable=g-import-not-at-top
 from classify import report  # pylint: disable=g-import-not-at-top
 from classify import run  # pylint: disable=g-import-not-at-top
+from i3d_assets import faults  # pylint: disable=g-import-not-at-top
 from i3d_assets.store import open_store  # pylint: disable=g-import-not-at-top
 
 
@@ -35,7 +39,7 @@ def main(argv):
     return run.classify_videos(videos, f.output_dir, settings, workers=f.workers,
                                retry_failed=f.retry_failed)
 
-  summary = cli.run_or_exit('classify', job)
+  summary = faults.run_command('classify', job)
   print(f'{summary.processed} processed, {summary.skipped} already done, '
         f'{summary.failed} failed now; {report.describe(open_store(f.output_dir))}')
   print(f'Results in {f.output_dir}')

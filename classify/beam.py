@@ -41,6 +41,7 @@ from classify import report  # pylint: disable=g-import-not-at-top
 from classify import sources  # pylint: disable=g-import-not-at-top
 from classify import work  # pylint: disable=g-import-not-at-top
 from classify.settings import Settings  # pylint: disable=g-import-not-at-top
+from i3d_assets import faults  # pylint: disable=g-import-not-at-top
 from i3d_assets.store import is_local, open_store  # pylint: disable=g-import-not-at-top
 from i3d_catalogue import Plan  # pylint: disable=g-import-not-at-top
 
@@ -114,6 +115,8 @@ def run(videos: Sequence[sources.Video], output_dir: str, settings: Settings = S
 
   Raises:
     MissingCheckpointError: If a needed checkpoint is absent; nothing is written.
+    CheckpointMismatchError: If a checkpoint is damaged or of another layout.
+    FolderBusyError: If another run holds a local `output_dir`.
     SettingsMismatchError: If `output_dir` holds results of other settings.
     ValueError: If a video's label is not a class of the label map.
   """
@@ -123,11 +126,11 @@ def run(videos: Sequence[sources.Video], output_dir: str, settings: Settings = S
     # Beam's own local runner. (Beam's `DirectRunner` name first tries to download the
     # Prism runner from GitHub, which fails offline, then falls back to this one.)
     runner = fn_runner.FnApiRunner()
-  # The same launch as the local command's, before the pipeline starts.
-  launched = launch_lib.launch(videos, output_dir, settings, retry_failed,
-                               program='classify.beam')
-  with beam.Pipeline(runner=runner, options=options) as pipeline:
-    build(pipeline, videos, output_dir, launched.settings, launched.plan, retry_failed)
+  # The same launch as the local command's, its lock held while the pipeline runs.
+  with launch_lib.launched(videos, output_dir, settings, retry_failed,
+                           program='classify.beam') as launched:
+    with beam.Pipeline(runner=runner, options=options) as pipeline:
+      build(pipeline, videos, output_dir, launched.settings, launched.plan, retry_failed)
 
 
 def main(argv):
@@ -137,7 +140,7 @@ def main(argv):
     videos, settings = cli.videos_and_settings_from_flags()
     run(videos, f.output_dir, settings, argv[1:], f.retry_failed)
 
-  cli.run_or_exit('classify.beam', job)
+  faults.run_command('classify.beam', job)
   print(report.describe(open_store(f.output_dir)))
   print(f'Results in {f.output_dir}')
 

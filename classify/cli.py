@@ -1,19 +1,14 @@
 """The flags of a run and what they mean, shared by `python -m classify` and
 `python -m classify.beam`."""
 
-import sys
 from typing import List, Tuple
 
 from absl import flags
 import i3d_catalogue
 from i3d_catalogue import paths
 
-from classify import launch
 from classify import sources
 from classify.settings import Settings
-
-EXIT_BAD_INPUT = 1
-EXIT_MISSING_CHECKPOINT = 3
 
 
 def define_flags():
@@ -65,16 +60,3 @@ def videos_and_settings_from_flags() -> Tuple[List[sources.Video], Settings]:
       window_stride=f.window_stride, batch_size=f.batch_size, top_k=f.top_k,
       precision=f.precision, plots=f.plots)
   return sources.list_videos(f.videos, f.video_dir), settings
-
-
-def run_or_exit(program: str, job):
-  """`job()`'s value; on a missing checkpoint or bad input, one line on stderr naming
-  what is wrong, and exit status 3 or 1."""
-  try:
-    return job()
-  except i3d_catalogue.MissingCheckpointError as e:
-    print(f'{program}: {e}', file=sys.stderr)
-    sys.exit(EXIT_MISSING_CHECKPOINT)
-  except (sources.SourceError, launch.SettingsMismatchError, ValueError, OSError) as e:
-    print(f'{program}: {e}', file=sys.stderr)
-    sys.exit(EXIT_BAD_INPUT)

@@ -1,12 +1,19 @@
 """What both runners (local and Beam) do before the first video, in one place."""
 
+import contextlib
 import dataclasses
 import json
+import os
+import shutil
 import sys
-from typing import List, Optional, Sequence
+import tempfile
+import zipfile
+from typing import Iterator, List, Optional, Sequence
 
 from i3d import precision as precision_lib
-from i3d_assets.store import Store, open_store
+from i3d import releases
+from i3d_assets.lock import folder_lock
+from i3d_assets.store import LocalStore, Store, is_local, open_store
 from i3d_catalogue import Plan
 
 from classify import store as names
@@ -20,27 +27,35 @@ class SettingsMismatchError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class Launch:
-  """A run ready to start.
+  """A run ready to start, its output folder held.
 
   Attributes:
     plan: The networks and classes, resolved once.
     settings: The run's settings, the precision resolved (`auto` -> what it chose).
     store: The output folder, claimed for these settings.
     todo: The videos without a result (or a failure record, unless retried).
+    scratch: A local folder for the run's temporary arrays, removed at its end (and, if
+      a killed run left it, at the next run's start).
   """
   plan: Plan
   settings: Settings
   store: Store
   todo: List[Video]
+  scratch: str
 
 
-def launch(videos: Sequence[Video], output_dir: str, settings: Settings,
-           retry_failed: bool = False, program: str = 'classify',
-           plan: Optional[Plan] = None) -> Launch:
-  """Resolves the plan (checkpoints found, labels read; says on stderr what `auto`
-  chose when it is not joint) and the precision (saying what `auto` chose, or warning
-  of bfloat16 without bfloat16 units), checks the videos' labels, claims the output folder,
-  removes what a killed run was writing there, and lists the videos left to do.
+@contextlib.contextmanager
+def launched(videos: Sequence[Video], output_dir: str, settings: Settings,
+             retry_failed: bool = False, program: str = 'classify',
+             plan: Optional[Plan] = None) -> Iterator[Launch]:
+  """Everything a run does before its first video, the same for every runner.
+
+  In order: resolves the plan (checkpoints found, labels read; says on stderr what
+  `auto` chose when it is not joint) and the precision (saying what `auto` chose, or
+  warning of bfloat16 without bfloat16 units); checks every checkpoint's files and the
+  videos' labels; then, with nothing written before, takes the output folder's lock
+  (local folders; held for the block), claims the folder for these settings, removes
+  what a killed run was writing there, and lists the videos left to do.
 
   Args:
     videos: From `classify.list_videos`.
@@ -52,8 +67,11 @@ def launch(videos: Sequence[Video], output_dir: str, settings: Settings,
 
   Raises:
     MissingCheckpointError: If a needed checkpoint is absent; nothing is written.
+    CheckpointMismatchError: If a checkpoint is damaged or of another layout; nothing
+      is written.
     ValueError: If a video's label is not a class of the label map, or the precision
       cannot run here (`PrecisionError`); nothing is written.
+    FolderBusyError: If another run holds the output folder.
     SettingsMismatchError: If `output_dir` holds results of other settings.
   """
   plan = plan or settings.make_plan()
@@ -63,12 +81,25 @@ def launch(videos: Sequence[Video], output_dir: str, settings: Settings,
   if choice.message:
     print(f'{program}: {choice.message}', file=sys.stderr)
   settings = dataclasses.replace(settings, precision=choice.precision)
+  for stream in plan.streams:
+    releases.verify_stream(stream)
   check_labels(videos, plan.labels)
   store = open_store(output_dir)
-  claim_output(store, settings, plan)
-  store.remove_temporaries(names.VIDEOS)
-  todo = [v for v in videos if not is_done(store, v, retry_failed)]
-  return Launch(plan, settings, store, todo)
+  local = is_local(output_dir)
+  with folder_lock(store.root) if local else contextlib.nullcontext():
+    claim_output(store, settings, plan)
+    store.remove_temporaries(names.VIDEOS)
+    if local:  # Under the lock: a scratch folder there is a killed run's.
+      scratch = store.path(names.SCRATCH)
+      shutil.rmtree(scratch, ignore_errors=True)
+      os.makedirs(scratch)
+    else:
+      scratch = tempfile.mkdtemp(prefix='i3d-classify-')
+    todo = [v for v in videos if not is_done(store, v, retry_failed)]
+    try:
+      yield Launch(plan, settings, store, todo, scratch)
+    finally:
+      shutil.rmtree(scratch, ignore_errors=True)
 
 
 def check_labels(videos: Sequence[Video], labels: Sequence[str]) -> None:
@@ -87,7 +118,15 @@ def claim_output(store: Store, settings: Settings, plan: Plan) -> None:
   if existing is None:
     store.write(names.RUN_FILE, json.dumps(identity, indent=1, sort_keys=True).encode())
     return
-  previous = json.loads(existing)
+  try:
+    previous = json.loads(existing)
+    if not isinstance(previous, dict):
+      raise ValueError(f'a JSON {type(previous).__name__}, not an object')
+  except ValueError as e:
+    raise SettingsMismatchError(
+        f'{store.path(names.RUN_FILE)}: damaged ({e}); it records the settings of the '
+        'results in that folder: remove it if they were made with these settings, or '
+        'use another output folder') from e
   changed = [f'{key}={previous.get(key)!r} there, {value!r} now'
              for key, value in identity.items() if previous.get(key) != value]
   if changed:
@@ -96,8 +135,36 @@ def claim_output(store: Store, settings: Settings, plan: Plan) -> None:
         f'({"; ".join(changed)}); use another output folder or the same settings')
 
 
-def is_done(store: Store, video: Video, retry_failed: bool = False) -> bool:
-  """Whether a video has its result, or has failed and failures are not retried."""
-  if store.exists(names.result_name(video.id)):
+def is_done(store: Store, video: Video, retry_failed: bool = False,
+            program: str = 'classify') -> bool:
+  """Whether a video has its result, or has failed and failures are not retried.
+
+  A result or failure record that is damaged (a local result whose zip directory is
+  unreadable, a record that is not JSON) is moved aside as `<name>.damaged`, said in one
+  line on stderr, and the video counts as not done.
+  """
+  result = names.result_name(video.id)
+  if store.exists(result):
+    if not isinstance(store, LocalStore) or _opens_as_zip(store.path(result)):
+      return True
+    names.set_aside(store, result, 'not a whole .npz', program)
+  failure = names.failure_name(video.id)
+  if retry_failed or not store.exists(failure):
+    return False
+  try:
+    json.loads(store.read(failure))
     return True
-  return not retry_failed and store.exists(names.failure_name(video.id))
+  except ValueError as e:
+    names.set_aside(store, failure, f'not JSON ({e})', program)
+    return False
+
+
+def _opens_as_zip(path: str) -> bool:
+  """Whether a file's zip directory reads (a cut file's does not); cheap: it is at the
+  end of the file."""
+  try:
+    with zipfile.ZipFile(path):
+      return True
+  except (zipfile.BadZipFile, OSError, ValueError):
+    return False
+

@@ -16,13 +16,14 @@ if TYPE_CHECKING:  # Only for the annotations: the networks need TensorFlow.
 
 
 def classify_inputs(video: Video, inputs: Dict[str, np.ndarray], networks: 'Networks',
-                    settings: Settings) -> Dict[str, np.ndarray]:
+                    settings: Settings, notes: Sequence[str] = ()) -> Dict[str, np.ndarray]:
   """The result arrays of a video (see `classify.result`) from its preprocessed inputs
   `{modality: [1, T, 224, 224, C]}`.
 
   Windows are the same frames in every stream (flow has one frame fewer than RGB, so
   windows cover the shorter); with `window_frames` 0 each stream runs once over all of
-  its frames, as `evaluate_sample.py` does.
+  its frames, as `evaluate_sample.py` does. `notes` (what is wrong with the video but
+  did not stop it) go into the metadata as `warnings`.
   """
   frames = {m: int(a.shape[1]) for m, a in inputs.items()}
   arrays = {}
@@ -49,6 +50,8 @@ def classify_inputs(video: Video, inputs: Dict[str, np.ndarray], networks: 'Netw
       'fps': FPS, 'window_length': None if settings.window_frames == 0 else length,
       'settings': settings.identity(networks.plan),
   }
+  if notes:
+    metadata['warnings'] = list(notes)
   arrays.update(
       window_starts=np.asarray(starts, np.int32),
       window_logits=window_logits.astype(np.float32),

@@ -12,6 +12,7 @@ import collections
 import csv
 import io
 import json
+import zipfile
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -27,26 +28,39 @@ MOST_CONFUSED = 20
 
 def summary_row(store, video: Video) -> Dict:
   """A video's row: status `ok`, `failed` (with the reason) or `pending` (not done)."""
-  row = {'id': video.id, 'path': video.path, 'label': video.label}
-  data = store.read(store_lib.result_name(video.id))
+  row = {'id': video.id, 'path': video.path, 'label': video.label, 'status': 'pending'}
+  name = store_lib.result_name(video.id)
+  data = store.read(name)
   if data is not None:
-    # Only the few small arrays the row needs are decoded, not the features.
-    with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
-      meta = result_lib.metadata(arrays)
-      classes = [str(c) for c in arrays['top_k_classes']]
-      row.update(status='ok', top1=classes[0],
-                 top1_probability=round(float(arrays['top_k_probabilities'][0]), 6),
-                 top5=classes[:5], frames=meta['frames'],
-                 windows=int(arrays['window_starts'].shape[0]))
+    try:
+      # Every member's crc32 checked (cheap: the bytes are read already); only the few
+      # small arrays the row needs are decoded, not the features.
+      bad = zipfile.ZipFile(io.BytesIO(data)).testzip()
+      if bad is not None:
+        raise zipfile.BadZipFile(f'{bad} fails its crc32')
+      with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+        meta = result_lib.metadata(arrays)
+        classes = [str(c) for c in arrays['top_k_classes']]
+        row.update(status='ok', top1=classes[0],
+                   top1_probability=round(float(arrays['top_k_probabilities'][0]), 6),
+                   top5=classes[:5], frames=meta['frames'],
+                   windows=int(arrays['window_starts'].shape[0]))
+    except result_lib.DAMAGED as e:
+      store_lib.set_aside(store, name, str(e) or type(e).__name__,
+                          then='run again to redo the video')
+      return row
     if video.label is not None:
       row.update(correct_top1=classes[0] == video.label,
                  correct_top5=video.label in classes[:5])
     return row
-  failure = store.read(store_lib.failure_name(video.id))
+  name = store_lib.failure_name(video.id)
+  failure = store.read(name)
   if failure is not None:
-    row.update(status='failed', error=json.loads(failure)['error'])
-  else:
-    row.update(status='pending')
+    try:
+      row.update(status='failed', error=json.loads(failure)['error'])
+    except (ValueError, KeyError, TypeError) as e:
+      store_lib.set_aside(store, name, f'not a failure record ({e})',
+                          then='run again to redo the video')
   return row
 
 

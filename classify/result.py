@@ -14,6 +14,7 @@ A result (made by `classify.prediction`) is one `.npz` (NumPy arrays only, no pi
 
 import io
 import json
+import zipfile
 from typing import Any, Dict
 
 import numpy as np
@@ -37,6 +38,11 @@ def from_bytes(data: bytes) -> Dict[str, np.ndarray]:
 def metadata(arrays: Dict[str, np.ndarray]) -> Dict[str, Any]:
   """A result's metadata: id, path, label, frames, settings."""
   return json.loads(str(arrays['metadata']))
+
+
+# What reading a damaged result raises (a cut or overwritten zip, a missing array, bad
+# JSON in the metadata).
+DAMAGED = (zipfile.BadZipFile, ValueError, KeyError, EOFError, OSError)
 
 
 def failure_record(video: Video, error: BaseException) -> bytes:

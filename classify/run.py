@@ -6,14 +6,14 @@ are finished in the source's order; each result is written atomically when its v
 done, so a killed run loses at most the videos in flight, and a rerun skips the rest.
 """
 
+import concurrent.futures.process
 import dataclasses
 import functools
 import os
-import shutil
-import tempfile
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Tuple
 
 import cv2
+from i3d_assets import faults
 from i3d_assets.pool import OrderedMap
 import tqdm
 
@@ -24,6 +24,10 @@ from classify import scratch
 from classify import work
 from classify.settings import Settings
 from classify.sources import Video
+
+
+# What the machine raises: full or read-only disks, memory, a worker killed.
+MACHINE_FAULTS = (OSError, MemoryError, concurrent.futures.process.BrokenProcessPool)
 
 
 @dataclasses.dataclass
@@ -58,8 +62,13 @@ def classify_videos(videos: Sequence[Video], output_dir: str,
 
   Raises:
     MissingCheckpointError: If a needed checkpoint is absent.
+    CheckpointMismatchError: If a checkpoint is damaged or of another layout.
     SettingsMismatchError: If `output_dir` holds results of other settings.
+    FolderBusyError: If another run holds `output_dir`.
     ValueError: If a video's label is not a class of the label map.
+    MachineError: On an error of the machine (no space, a read-only or vanished
+      folder, out of memory, a worker killed): nothing is recorded as failed, and a
+      rerun goes on from there.
   """
   plan = settings.make_plan()
   if networks is not None and networks.eval_type != plan.eval_type:
@@ -68,39 +77,49 @@ def classify_videos(videos: Sequence[Video], output_dir: str,
   workers = workers or os.cpu_count() or 1
   if workers < 1:
     raise ValueError(f'workers must be at least 1, got {workers}')
-  run = launch_lib.launch(videos, output_dir, settings, retry_failed, plan=plan)
-  settings = run.settings
+  with launch_lib.launched(videos, output_dir, settings, retry_failed,
+                           plan=plan) as run:
+    try:
+      processed, failed = _classify(run, workers, progress, networks)
+    except MACHINE_FAULTS as e:  # Inputs are checked: only the machine fails now.
+      raise faults.as_machine_error(e) from e
+    summary = report.write_reports(run.store, videos, plan.labels)
+  return RunSummary(processed, len(videos) - len(run.todo), failed, summary)
+
+
+def _classify(run: launch_lib.Launch, workers: int, progress: Optional[bool],
+              networks: Optional[network.Networks]) -> Tuple[int, int]:
+  """Preprocesses (in workers) and classifies the videos left to do; returns how many
+  were processed and how many failed."""
   processed = failed = 0
-  disable = None if progress is None else not progress
-  folder = tempfile.mkdtemp(prefix='i3d-classify-')
+  settings = run.settings
   # Scratch files are named by position: ids may be long or hold odd characters.
-  jobs = [(video.path, os.path.join(folder, f'{index:08d}'))
+  jobs = [(video.path, os.path.join(run.scratch, f'{index:08d}'))
           for index, video in enumerate(run.todo)]
   preprocess_job = functools.partial(scratch.try_preprocess_to_scratch,
-                                     modalities=plan.modalities, recipe=settings.recipe)
+                                     modalities=run.plan.modalities, recipe=settings.recipe)
   # Workers run only `preprocess` (no TensorFlow), up to `workers + 1` videos ahead of
   # the networks, with the cores shared out as OpenCV threads.
   threads = max(1, (os.cpu_count() or 1) // workers)
-  try:
-    with OrderedMap(preprocess_job, jobs, processes=workers, ahead=workers + 1,
-                    initializer=cv2.setNumThreads, initargs=(threads,)) as prepared:
-      if run.todo and networks is None:  # Loaded while the workers start on the videos.
-        networks = network.Networks(plan, settings.precision)
-      with tqdm.tqdm(total=len(run.todo), unit='video', disable=disable,
-                     desc='classify') as bar:
-        for video, paths in zip(run.todo, prepared):
-          if isinstance(paths, BaseException):
-            work.record_failure(run.store, video, paths)
-            failed += 1
-          else:
-            arrays = work.classify_and_write(run.store, video, scratch.load_inputs(paths),
-                                             networks, settings)
-            for path in paths.values():
-              os.remove(path)
-            processed += 1
-            bar.set_postfix_str(str(arrays['top_k_classes'][0]), refresh=False)
-          bar.update()
-  finally:
-    shutil.rmtree(folder, ignore_errors=True)
-  summary = report.write_reports(run.store, videos, plan.labels)
-  return RunSummary(processed, len(videos) - len(run.todo), failed, summary)
+  with OrderedMap(preprocess_job, jobs, processes=workers, ahead=workers + 1,
+                  initializer=cv2.setNumThreads, initargs=(threads,)) as prepared:
+    if run.todo and networks is None:  # Loaded while the workers start on the videos.
+      networks = network.Networks(run.plan, settings.precision)
+    with tqdm.tqdm(total=len(run.todo), unit='video',
+                   disable=None if progress is None else not progress,
+                   desc='classify') as bar:
+      for video, outcome in zip(run.todo, prepared):
+        if isinstance(outcome, BaseException):
+          work.record_failure(run.store, video, outcome)
+          failed += 1
+        else:
+          paths, notes = outcome
+          arrays = work.classify_and_write(run.store, video, scratch.load_inputs(paths),
+                                           networks, settings, notes)
+          for path in paths.values():
+            os.remove(path)
+          processed += 1
+          bar.set_postfix_str(str(arrays['top_k_classes'][0]), refresh=False)
+        bar.update()
+  return processed, failed
+

@@ -1,7 +1,10 @@
 """Which videos to process: a folder, a glob, a text list or a CSV, as `Video` items.
 
 Every video gets an id that names its result files: unique within the run and stable
-between runs, so that a rerun finds what is already done.
+between runs, so that a rerun finds what is already done. It is the video's path
+relative to a root fixed by the source alone (the folder given; a glob's part before its
+first wildcard; a list's `--video_dir`, by default the list's own folder), extension
+dropped, `/` as `__`: adding a video to a source never renames the others.
 """
 
 import csv
@@ -69,14 +72,15 @@ def list_videos(source: str, video_dir: Optional[str] = None) -> List[Video]:
     videos = _with_ids([(path, None) for path in paths], root=source)
   elif glob.has_magic(source):
     paths = sorted(p for p in glob.glob(source, recursive=True) if os.path.isfile(p))
-    videos = _with_ids([(path, None) for path in paths])
+    videos = _with_ids([(path, None) for path in paths], root=_fixed_prefix(source))
   elif not os.path.isfile(source):
     raise SourceError(f'{source}: no such file or folder')
   elif source.lower().endswith('.csv'):
     videos = _read_csv(source, video_dir or os.path.dirname(source))
   else:
-    videos = _with_ids([(path, None) for path in
-                        _read_list(source, video_dir or os.path.dirname(source))])
+    root = video_dir or os.path.dirname(source)
+    videos = _with_ids([(path, None) for path in _read_list(source, root)], root=root,
+                       where=source)
   if not videos:
     raise SourceError(f'{source}: no videos found')
   return videos
@@ -112,19 +116,24 @@ def _read_csv(path: str, video_dir: str) -> List[Video]:
     return videos
   if 'path' in columns:
     return _with_ids([(os.path.join(video_dir, row['path']), row.get('label') or None)
-                      for row in rows], where=path)
+                      for row in rows], root=video_dir, where=path)
   raise SourceError(
       f'{path}: header has neither Kinetics\' columns ({",".join(KINETICS_COLUMNS)}) '
       f'nor a path column; found {",".join(sorted(columns)) or "nothing"}')
 
 
-def _with_ids(items: Sequence, root: Optional[str] = None,
-              where: str = 'videos') -> List[Video]:
-  """Ids are the paths relative to their common folder, extension dropped, `/` -> `__`."""
-  if not items:
-    return []
-  if root is None:
-    root = os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p, _ in items])
+def _fixed_prefix(pattern: str) -> str:
+  """The folder part of a glob before its first wildcard: `clips/**/*.mp4` -> `clips`."""
+  fixed = []
+  for part in pattern.split(os.sep)[:-1]:
+    if glob.has_magic(part):
+      break
+    fixed.append(part)
+  return os.sep.join(fixed) or ('/' if pattern.startswith('/') else '.')
+
+
+def _with_ids(items: Sequence, root: str, where: str = 'videos') -> List[Video]:
+  """Ids are the paths relative to `root`, extension dropped, `/` -> `__`."""
   videos = []
   for path, label in items:
     relative = os.path.splitext(os.path.relpath(os.path.abspath(path), root))[0]

@@ -4,7 +4,8 @@ classify it and write its result, or record why it failed."""
 import os
 import shutil
 import tempfile
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
+import warnings
 
 from i3d_assets.store import Store
 import numpy as np
@@ -17,15 +18,20 @@ from classify import store as names
 from classify.network import Networks
 from classify.settings import Settings
 from classify.sources import Video
+import preprocess
 
 
 def classify_and_write(store: Store, video: Video, inputs: Dict[str, np.ndarray],
-                       networks: Networks, settings: Settings) -> Dict[str, np.ndarray]:
+                       networks: Networks, settings: Settings,
+                       notes: Sequence[str] = ()) -> Dict[str, np.ndarray]:
   """Runs the networks over a preprocessed video and writes its result (and plot).
 
-  The result file is written last: it is what marks the video done.
+  `notes` (a video cut short, say) are warned of here and kept in the metadata. The
+  result file is written last: it is what marks the video done.
   """
-  arrays = prediction.classify_inputs(video, inputs, networks, settings)
+  for note in notes:
+    warnings.warn(preprocess.ShortVideoWarning(note))
+  arrays = prediction.classify_inputs(video, inputs, networks, settings, notes)
   if settings.plots:
     store.write(names.plot_name(video.id), plot.plot_png(arrays))
   store.write(names.result_name(video.id), result_lib.to_bytes(arrays))
@@ -47,13 +53,14 @@ def classify_video(store: Store, video: Video, networks: Networks, settings: Set
   folder = tempfile.mkdtemp(prefix='i3d-classify-')
   try:
     try:
-      paths = scratch.preprocess_to_scratch(local_path or video.path,
-                                            os.path.join(folder, 'video'),
-                                            networks.plan.modalities, settings.recipe)
+      paths, notes = scratch.preprocess_to_scratch(local_path or video.path,
+                                                   os.path.join(folder, 'video'),
+                                                   networks.plan.modalities,
+                                                   settings.recipe)
     except scratch.VIDEO_ERRORS as e:
       record_failure(store, video, e)
       return False
-    classify_and_write(store, video, scratch.load_inputs(paths), networks, settings)
+    classify_and_write(store, video, scratch.load_inputs(paths), networks, settings, notes)
     return True
   finally:
     shutil.rmtree(folder, ignore_errors=True)

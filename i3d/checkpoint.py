@@ -93,6 +93,67 @@ def detect_scope(shapes: Mapping[str, List[int]], path: str) -> str:
   return scopes[0]
 
 
+# What TensorFlow's checkpoint reader raises on a damaged file: an index that is not an
+# sstable, a data file cut short or with a wrong checksum.
+_READ_ERRORS = (tf.errors.OpError, IndexError, ValueError)
+
+
+def _first_line(error: BaseException) -> str:
+  text = getattr(error, 'message', None) or str(error)
+  return text.strip().splitlines()[0] if text.strip() else type(error).__name__
+
+
+def _open(prefix: str):
+  """The reader of a checkpoint and its `{name: shape}`; a damaged index is an error
+  naming the file."""
+  try:
+    reader = tf.train.load_checkpoint(prefix)
+  except _READ_ERRORS as e:
+    raise CheckpointMismatchError(f'{prefix}.index: damaged or not a checkpoint index '
+                                  f'({_first_line(e)})') from e
+  return reader, reader.get_variable_to_shape_map()
+
+
+def _read(reader, prefix: str, name: str) -> np.ndarray:
+  """A tensor, its size and crc32c checked by TensorFlow's reader."""
+  try:
+    return reader.get_tensor(name)
+  except _READ_ERRORS as e:
+    raise CheckpointMismatchError(f'{prefix}.data-*: variable {name} is damaged '
+                                  f'({_first_line(e)})') from e
+
+
+def _check_scope(shapes: Mapping[str, List[int]], scope: str, prefix: str) -> None:
+  if scope + _FIRST_VARIABLE not in shapes:
+    found = sorted(name[:-len(_FIRST_VARIABLE)] or '(no scope)' for name in shapes
+                   if name.endswith(_FIRST_VARIABLE) and not _is_ignored(name))
+    raise CheckpointMismatchError(
+        f'{prefix}: no I3D under the scope {scope!r} (it holds '
+        f'{", ".join(found) or "no I3D"}): another layout than the one expected')
+
+
+def verify(prefix: str, scope: str, channels: int, num_classes: int) -> None:
+  """Checks a TF1 checkpoint before any work: its index readable, every tensor read
+  (TensorFlow checks each one's size and crc32c), an I3D under `scope` for
+  `channels`-channel inputs and `num_classes` classes. Loading it (`load_checkpoint`)
+  then checks every variable's name and shape.
+
+  Raises:
+    CheckpointMismatchError: Naming the file and, for damaged data, the variable.
+  """
+  reader, shapes = _open(prefix)
+  _check_scope(shapes, scope, prefix)
+  first = shapes[scope + _FIRST_VARIABLE]
+  logits = shapes.get(scope + 'Logits/Conv3d_0c_1x1/conv_3d/w')
+  if first[3] != channels or logits is None or logits[-1] != num_classes:
+    raise CheckpointMismatchError(
+        f'{prefix}: an I3D for {first[3]}-channel inputs and '
+        f'{logits[-1] if logits else "no"} classes, where {channels} and {num_classes} '
+        'were expected')
+  for name in sorted(shapes):
+    _read(reader, prefix, name)
+
+
 def _summarise(items: List[str], limit: int = 8) -> str:
   shown = ', '.join(items[:limit])
   return shown + (f' and {len(items) - limit} more' if len(items) > limit else '')
@@ -119,13 +180,13 @@ def load_checkpoint(model: tf.Module, path: str, scope: Optional[str] = None) ->
       the checkpoint holds variables that the model lacks; nothing is assigned then.
   """
   prefix = checkpoint_prefix(path)
-  reader = tf.train.load_checkpoint(prefix)
-  shapes = reader.get_variable_to_shape_map()
+  reader, shapes = _open(prefix)
   if _OBJECT_GRAPH_KEY in shapes:
     _restore_object_checkpoint(model, prefix, shapes)
     return prefix
   if scope is None:
     scope = detect_scope(shapes, prefix)
+  _check_scope(shapes, scope, prefix)
   if not is_built(model):
     build(model, channels=shapes[scope + _FIRST_VARIABLE][3])
 
@@ -135,7 +196,7 @@ def load_checkpoint(model: tf.Module, path: str, scope: Optional[str] = None) ->
     if key not in shapes:
       missing.append(f'{key} {variable.shape.as_list()}')
       continue
-    value = reader.get_tensor(key)
+    value = _read(reader, prefix, key)
     want = tuple(variable.shape)
     # The Kinetics-600 checkpoint keeps batch-norm parameters as [1, 1, 1, 1, C].
     if value.shape != want and '/batch_norm/' in name and value.shape == (1,) * 4 + want:

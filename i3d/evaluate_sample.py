@@ -10,7 +10,8 @@ prints, in the original release's format:
   <probability> <logit> <class name>      (top_k lines, most probable first)
 
 `joint` sums the RGB and flow logits with equal weight, then takes the softmax.
-Exit status: 0 on success, 1 on bad input, 3 when a needed checkpoint is absent.
+Exit status: 0 on success, 1 on bad input, 3 when a needed checkpoint is absent, 4 on an
+error of the machine (no space, a read-only filesystem, out of memory), 130 on Ctrl-C.
 """
 
 import io
@@ -19,6 +20,7 @@ import sys
 
 from absl import app
 from absl import flags
+from i3d_assets import faults
 from i3d_assets import files
 import i3d_catalogue
 from i3d_catalogue import CHANNELS, IMAGE_SIZE, MIN_FRAMES, paths
@@ -29,8 +31,6 @@ from i3d import releases
 from i3d.quiet_tf import tf
 
 SAMPLES = paths.samples_dir()
-EXIT_BAD_INPUT = 1
-EXIT_MISSING_CHECKPOINT = 3
 
 _EVAL_TYPE = flags.DEFINE_enum(
     'eval_type', 'joint', ['rgb', 'rgb600', 'flow', 'joint'],
@@ -72,6 +72,8 @@ class InputError(ValueError):
 
 def load_sample(path: str, channels: int) -> np.ndarray:
   """Reads and checks a `[1, T, 224, 224, channels]` float32 sample in [-1, 1]."""
+  if os.path.isdir(path):
+    raise InputError(f'{path}: is a folder, not a .npy file')
   if not os.path.isfile(path):
     raise InputError(f'{path}: no such file')
   try:
@@ -105,6 +107,8 @@ def save_array(path: str, array: np.ndarray) -> None:
 
 
 def evaluate() -> None:
+  if _SAVE_LOGITS.value:
+    files.check_writable(_SAVE_LOGITS.value)
   # Checkpoints first: a missing one is reported before any heavy work.
   plan = i3d_catalogue.make_plan(_EVAL_TYPE.value, _IMAGENET_PRETRAINED.value,
                                  _CHECKPOINT_DIR.value)
@@ -148,14 +152,7 @@ def read_samples(modalities):
 def main(argv):
   if len(argv) > 1:
     sys.exit(f'evaluate_sample.py: unexpected arguments {argv[1:]}')
-  try:
-    evaluate()
-  except i3d_catalogue.MissingCheckpointError as e:
-    print(f'evaluate_sample.py: {e}', file=sys.stderr)
-    sys.exit(EXIT_MISSING_CHECKPOINT)
-  except (InputError, ValueError, OSError) as e:
-    print(f'evaluate_sample.py: {e}', file=sys.stderr)
-    sys.exit(EXIT_BAD_INPUT)
+  faults.run_command('evaluate_sample.py', evaluate)
 
 
 def run() -> None:

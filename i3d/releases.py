@@ -25,6 +25,17 @@ def load_stream(stream: Stream, **model_kwargs) -> InceptionI3d:
   return model
 
 
+def verify_stream(stream: Stream) -> None:
+  """Checks a plan's checkpoint before any work (see `checkpoint.verify`).
+
+  Raises:
+    CheckpointMismatchError: Naming the file and, for damaged data, the variable.
+  """
+  release = stream.release
+  checkpoint.verify(stream.prefix, checkpoint.LAYOUTS[release.layout].scope,
+                    release.channels, release.num_classes)
+
+
 def load_release(release: Release, checkpoint_dir: Optional[str] = None,
                  **model_kwargs) -> InceptionI3d:
   """A model holding a released checkpoint from `<checkpoint_dir>/<name>/`.

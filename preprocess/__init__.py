@@ -4,9 +4,9 @@ from i3d_catalogue import FPS, MIN_FRAMES
 from preprocess.pipeline import (MODALITIES, Options, iter_inputs, preprocess_video,
                                  video_to_arrays)
 from preprocess.transforms import RECIPES
-from preprocess.video import VideoError, read_frames
+from preprocess.video import ShortVideoWarning, VideoError, read_frames
 
 __all__ = [
-    'FPS', 'MIN_FRAMES', 'MODALITIES', 'Options', 'RECIPES', 'VideoError', 'iter_inputs',
+    'FPS', 'MIN_FRAMES', 'MODALITIES', 'Options', 'RECIPES', 'ShortVideoWarning', 'VideoError', 'iter_inputs',
     'preprocess_video', 'read_frames', 'video_to_arrays',
 ]

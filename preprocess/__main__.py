@@ -4,18 +4,17 @@
 
 writes PREFIX_rgb.npy (float32 [1, T, 224, 224, 3]) and PREFIX_flow.npy (float32
 [1, T - 1, 224, 224, 2]), both in [-1, 1], and GIF previews PREFIX_rgb.gif and
-PREFIX_flow.gif. On bad input it prints one line naming the file and exits with 1,
-leaving no output behind.
+PREFIX_flow.gif. On bad input it prints one line naming the file and exits with 1
+(4 on an error of the machine: no space, a read-only folder; 130 on Ctrl-C), leaving no
+output behind.
 """
-
-import sys
 
 from absl import app
 from absl import flags
+from i3d_assets import faults
 
 from preprocess import pipeline
 from preprocess import transforms
-from preprocess.video import VideoError
 
 _VIDEO = flags.DEFINE_string('video', None, 'The video file to preprocess.')
 _OUT_PREFIX = flags.DEFINE_string(
@@ -41,14 +40,15 @@ flags.mark_flags_as_required(['video', 'out_prefix'])
 
 def main(argv):
   del argv
-  try:
+
+  def job():
     options = pipeline.Options(recipe=_RECIPE.value, crop=_CROP.value, seed=_SEED.value,
                                start=_START.value, end=_END.value,
                                workers=_WORKERS.value)
-    written = pipeline.preprocess_video(_VIDEO.value, _OUT_PREFIX.value,
-                                        _MODALITIES.value, options, gifs=_GIF.value)
-  except (VideoError, ValueError) as e:
-    sys.exit(f'preprocess: {e}')
+    return pipeline.preprocess_video(_VIDEO.value, _OUT_PREFIX.value, _MODALITIES.value,
+                                     options, gifs=_GIF.value)
+
+  written = faults.run_command('preprocess', job)
   for modality, path in written.items():
     print(f'{path} {modality}')
 

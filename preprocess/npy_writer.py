@@ -7,8 +7,8 @@ no half-written array.
 """
 
 import os
-import tempfile
 
+from i3d_assets import files
 import numpy as np
 
 # Header size in bytes (magic, version, length and the padded dict); a multiple of 64.
@@ -36,10 +36,7 @@ class NpyWriter:
     self.frame_shape = tuple(frame_shape)
     self.dtype = np.dtype(dtype)
     self.count = 0
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    handle, self._temporary = tempfile.mkstemp(
-        prefix=f'.{os.path.basename(path)}.', suffix='.tmp', dir=directory)
+    handle, self._temporary = files.temporary_file(path)
     self._file = os.fdopen(handle, 'wb')
     self._file.write(_header(self.dtype, (1, 0) + self.frame_shape))
 
@@ -47,7 +44,10 @@ class NpyWriter:
     if frame.shape != self.frame_shape:
       raise ValueError(f'{self.path}: frame of shape {frame.shape}, expected '
                        f'{self.frame_shape}')
-    self._file.write(np.ascontiguousarray(frame, self.dtype).tobytes())
+    try:
+      self._file.write(np.ascontiguousarray(frame, self.dtype).tobytes())
+    except OSError as e:  # No space, say: name the file (a write error names none).
+      raise OSError(e.errno, e.strerror, self.path) from e
     self.count += 1
 
   def close(self) -> None:

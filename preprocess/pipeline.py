@@ -9,6 +9,7 @@ import dataclasses
 import os
 from typing import Dict, Iterator, Optional, Sequence, Tuple
 
+from i3d_assets import files
 from i3d_assets.pool import OrderedMap
 from i3d_catalogue import CHANNELS, IMAGE_SIZE, MIN_FRAMES
 import numpy as np
@@ -173,15 +174,22 @@ def preprocess_video(path: str, out_prefix: str, modalities: Sequence[str] = MOD
   """Writes `PREFIX_<modality>.npy` (and `.gif` previews) for a video, streaming.
 
   Each array is written through a temporary file and renamed when complete; on any
-  error none of the outputs is left behind.
+  error none of the outputs is left behind. Temporaries that a killed run left beside
+  the outputs are removed first.
 
   Returns:
     `{modality: path of its .npy}`.
 
   Raises:
     VideoError: If the video cannot be read or is too short for the network.
+    ValueError: If an output cannot be written there (a folder, or under a file).
+    OSError: If the filesystem fails (no space, read-only).
   """
   modalities = _check_modalities(modalities)
+  for modality in modalities:
+    for output in output_paths(out_prefix, modality):
+      files.check_writable(output)
+      files.remove_stale_temporaries(output)  # A killed run's.
   writers = {m: NpyWriter(output_paths(out_prefix, m)[0],
                           (IMAGE_SIZE, IMAGE_SIZE, CHANNELS[m])) for m in modalities}
   try:

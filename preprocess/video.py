@@ -4,14 +4,25 @@ import dataclasses
 import math
 import os
 from typing import Iterator, Optional
+import warnings
 
 import cv2
 from i3d_catalogue import FPS
 import numpy as np
 
+# FFmpeg's own messages ("moov atom not found") repeat what the one-line error that
+# follows says; I3D_VERBOSE=1 shows them. (Read when the first video is opened.)
+if not os.environ.get('I3D_VERBOSE'):
+  os.environ.setdefault('OPENCV_FFMPEG_LOGLEVEL', '-8')
+
 
 class VideoError(ValueError):
   """A video that cannot be used; the message starts with the file's path."""
+
+
+class ShortVideoWarning(UserWarning):
+  """A video that decodes to fewer frames than its container says (cut short, damaged):
+  it is used as far as it decodes."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,9 +101,11 @@ def read_frames(path: str, fps: float = FPS, start: float = 0.0,
     index = -1     # Index of `frame` in the source.
     frame = None
     limit = None if end is None else round((end - start) * fps)
+    ended = False  # Whether decoding stopped before the clip's end.
     while limit is None or k < limit:
       ok, bgr = capture.read()
       if not ok:
+        ended = True
         break
       index += 1
       frame = bgr
@@ -107,7 +120,13 @@ def read_frames(path: str, fps: float = FPS, start: float = 0.0,
     if k == 0:
       raise VideoError(f'{path}: no frames between {start} s and the end '
                        f'({(index + 1) / info.fps:.2f} s)')
-    # The container's length decides the count: repeat the last frame to fill it.
+    # Containers' counts may be one off (or estimated from the duration); more is a
+    # video cut short, used as far as it decodes.
+    if ended and info.frame_count > index + 2:
+      warnings.warn(ShortVideoWarning(
+          f'{path}: the container says {info.frame_count} frames, {index + 1} could be '
+          'decoded; using those'))
+    # The decoded length decides the count: repeat the last frame to fill its period.
     total = round(((index + 1) / info.fps - start) * fps)
     if limit is not None:
       total = min(total, limit)

@@ -54,7 +54,26 @@ def test_kinetics_csv_names_the_downloaded_files(tmp_path):
 def test_path_csv_with_labels(tmp_path):
   (tmp_path / 'set.csv').write_text('path,label\nclips/a.mp4,yoga\nclips/b.mp4,\n')
   videos = sources.list_videos(str(tmp_path / 'set.csv'))
-  assert [(v.id, v.label) for v in videos] == [('a', 'yoga'), ('b', None)]
+  assert [(v.id, v.label) for v in videos] == [('clips__a', 'yoga'), ('clips__b', None)]
+
+
+@pytest.mark.parametrize('source', ['list.txt', 'set.csv', 'clips/*.mp4', 'clips'])
+def test_adding_a_video_from_elsewhere_renames_no_other(tmp_path, source):
+  """Ids depend on the source's root, never on the other videos listed."""
+  touch(tmp_path / 'clips' / 'a.mp4')
+  touch(tmp_path / 'other' / 'b.mp4')
+
+  def ids(*names):
+    (tmp_path / 'list.txt').write_text(''.join(f'{n}\n' for n in names))
+    (tmp_path / 'set.csv').write_text('path\n' + ''.join(f'{n}\n' for n in names))
+    return [v.id for v in sources.list_videos(str(tmp_path / source))]
+
+  before = ids('clips/a.mp4')
+  if source in ('list.txt', 'set.csv'):
+    assert ids('clips/a.mp4', 'other/b.mp4') == before + ['other__b']
+  else:  # The glob's and the folder's root is clips/ whatever else is on disk.
+    touch(tmp_path / 'clips' / 'sub' / 'c.mp4')
+    assert ids()[0] == before[0] == 'a'
 
 
 @pytest.mark.parametrize('content, message', [

@@ -147,9 +147,9 @@ def test_bfloat16_without_units_warns_and_runs(short_sample, tmp_path):
 def test_classify_records_what_auto_chose(tmp_path, capsys):
   provision.provision()
   videos = classify.list_videos(os.path.join(sample.sample_videos(), '*.mp4'))
-  run = launch.launch(videos, str(tmp_path), classify.Settings(eval_type='rgb',
-                                                               precision='auto'))
-  chosen = precision.choose('auto')
-  assert run.settings.precision == chosen.precision
+  with launch.launched(videos, str(tmp_path), classify.Settings(
+      eval_type='rgb', precision='auto')) as run:
+    chosen = precision.choose('auto')
+    assert run.settings.precision == chosen.precision
   assert json.loads((tmp_path / 'run.json').read_text())['precision'] == chosen.precision
   assert f'classify: {chosen.message}' in capsys.readouterr().err
