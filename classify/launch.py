@@ -75,8 +75,9 @@ def launched(videos: Sequence[Video], output_dir: str, settings: Settings,
     SettingsMismatchError: If `output_dir` holds results of other settings.
   """
   plan = plan or settings.make_plan()
-  if plan.note():
-    print(f'{program}: {plan.note()}', file=sys.stderr)
+  note = plan.note()
+  if note:
+    print(f'{program}: {note}', file=sys.stderr)
   choice = precision_lib.choose(settings.precision)
   if choice.message:
     print(f'{program}: {choice.message}', file=sys.stderr)

@@ -11,8 +11,7 @@ from i3d_catalogue.plan import (CHECKPOINT_BASENAME, MissingCheckpointError, Pla
                                 checkpoint_prefix, has_checkpoint, make_plan,
                                 release_prefix)
 from i3d_catalogue.releases import (EVAL_TYPES, EVAL_TYPES_WITH_AUTO, RELEASES, STREAMS,
-                                    Release, input_modality, modalities_of, read_labels,
-                                    release_for, releases_of)
+                                    Release, read_labels, release_for, releases_of)
 
 # Network precisions: bfloat16 is faster only on hardware with bfloat16 units. What
 # `--precision` takes adds `auto`: bfloat16 where there are such units, else float32.
@@ -25,6 +24,6 @@ __all__ = [
     'CHANNELS', 'CHECKPOINT_BASENAME', 'EVAL_TYPES', 'EVAL_TYPES_WITH_AUTO',
     'FEATURE_SIZE', 'FPS', 'IMAGE_SIZE', 'MIN_FRAMES', 'MissingCheckpointError', 'PRECISIONS',
     'PRECISION_CHOICES', 'Plan', 'RECIPES', 'RELEASES', 'Release', 'STREAMS', 'Stream', 'checkpoint_prefix', 'has_checkpoint',
-    'input_modality', 'make_plan', 'modalities_of', 'paths', 'read_labels', 'release_for',
+    'make_plan', 'paths', 'read_labels', 'release_for',
     'release_prefix', 'releases_of',
 ]

@@ -3,7 +3,7 @@ their class lists (shipped with the package)."""
 
 import dataclasses
 import os
-from typing import List, Tuple
+from typing import List
 
 from i3d_catalogue.geometry import CHANNELS
 
@@ -52,16 +52,6 @@ STREAMS = {'rgb': ('rgb',), 'flow': ('flow',), 'joint': ('rgb', 'flow'),
 # checkpoint is there, else rgb) where a command supports it.
 EVAL_TYPES = tuple(STREAMS)
 EVAL_TYPES_WITH_AUTO = ('auto',) + EVAL_TYPES
-
-
-def input_modality(stream: str) -> str:
-  """The preprocessed input a stream takes: `rgb` or `flow`."""
-  return 'flow' if stream == 'flow' else 'rgb'
-
-
-def modalities_of(eval_type: str) -> Tuple[str, ...]:
-  """The inputs an evaluation type needs, in stream order, each once."""
-  return tuple(dict.fromkeys(input_modality(s) for s in STREAMS[eval_type]))
 
 
 def release_for(stream: str, imagenet_pretrained: bool) -> Release:
