@@ -11,7 +11,7 @@ setuptools.setup(
     # The flat layout of the release: import i3d, python -m preprocess, python -m
     # classify; below them the TensorFlow-free catalogue (with the class lists) and
     # assets that every one of them uses.
-    packages=['i3d', 'i3d_catalogue', 'i3d_assets', 'preprocess', 'classify'],
+    packages=['i3d', 'i3d.fvd', 'i3d_catalogue', 'i3d_assets', 'preprocess', 'classify'],
     package_data={'i3d_catalogue': ['label_maps/*.txt']},
     python_requires='>=3.9',
     install_requires=[
@@ -25,7 +25,7 @@ setuptools.setup(
         'matplotlib',
     ],
     extras_require={
-        'test': ['pytest'],
+        'test': ['pytest', 'scipy'],
         # classify.beam: the per-video work on Apache Beam runners.
         'beam': ['apache-beam>=2.50'],
     },
