@@ -33,4 +33,5 @@ TF_ENABLE_ONEDNN_OPTS=0 .venv/bin/python bench/forward.py \
 .venv/bin/python bench/preprocess_memory.py --seconds 4,16 --modalities flow \
   --json "$results/memory_flow.json"
 .venv/bin/python bench/classify_speed.py --json "$results/classify_speed.json"
+.venv/bin/python bench/fvd.py --json "$results/fvd.json"
 .venv/bin/python bench/summary.py

@@ -15,7 +15,7 @@ from i3d_catalogue import paths
 from preprocess import sample
 from tests.conftest import ROOT
 
-PACKAGES = {'i3d', 'i3d.fvd', 'i3d_catalogue', 'i3d_assets', 'preprocess', 'classify'}
+PACKAGES = {'i3d', 'i3d_catalogue', 'i3d_assets', 'preprocess', 'classify'}
 
 
 def source_files():
@@ -63,6 +63,19 @@ def test_the_wheel_holds_the_packages_and_the_class_lists_only(installed):
   assert {'i3d_catalogue/label_maps/label_map.txt',
           'i3d_catalogue/label_maps/label_map_600.txt'} <= set(names)
   assert not [n for n in names if n.startswith(('tests/', 'bench/', 'data/'))]
+  assert 'i3d/fvd/__main__.py' in names
+
+
+def test_installed_fvd_command_runs_from_elsewhere(installed):
+  _, _, elsewhere, env = installed
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  videos = np.random.default_rng(0).integers(0, 256, [2, 2, 9, 32, 32, 3], np.uint8)
+  for name, value in zip(('a.npy', 'b.npy'), videos):
+    np.save(elsewhere / name, value)
+  result = run(['-m', 'i3d.fvd', '--real', 'a.npy', '--generated', 'b.npy',
+                '--num_frames', '9'], elsewhere, env)
+  assert result.returncode == 0, result.stderr
+  assert float(result.stdout.splitlines()[-1].split('FVD: ')[1]) > 0
 
 
 def test_installed_package_imports_from_elsewhere(installed):
