@@ -53,6 +53,87 @@ def _max_pool(x: tf.Tensor, kernel: Triple, stride: Triple) -> tf.Tensor:
                           padding='SAME')
 
 
+def _avg_pool(x: tf.Tensor, kernel: Triple) -> tf.Tensor:
+  return tf.nn.avg_pool3d(x, ksize=(1,) + kernel + (1,), strides=(1,) * 5, padding='VALID')
+
+
+def _static_shape(x: tf.Tensor) -> Tuple[int, ...]:
+  shape = tf.TensorShape(x.shape)
+  if not shape.is_fully_defined():
+    raise ValueError(f'ops="2d" needs inputs of a fixed shape, got {shape}')
+  return tuple(shape)
+
+
+def _max_pool_2d_ops(x: tf.Tensor, kernel: Triple, stride: Triple) -> tf.Tensor:
+  """`_max_pool` as 2D max-pools: over H and W, then over T (one axis at a time gives
+  the same maxima and the same 'SAME' padding)."""
+  b, t, h, w, c = _static_shape(x)
+  net = tf.nn.max_pool2d(tf.reshape(x, (b * t, h, w, c)), kernel[1:], stride[1:], 'SAME')
+  _, h, w, _ = net.shape
+  net = tf.nn.max_pool2d(tf.reshape(net, (b, t, h * w, c)), (kernel[0], 1), (stride[0], 1),
+                         'SAME')
+  return tf.reshape(net, (b, net.shape[1], h, w, c))
+
+
+def _avg_pool_2d_ops(x: tf.Tensor, kernel: Triple) -> tf.Tensor:
+  """`_avg_pool` as 2D average pools: over H and W, then over T (equal window sizes, so
+  the mean of the means is the mean, to float rounding)."""
+  b, t, h, w, c = _static_shape(x)
+  net = tf.nn.avg_pool2d(tf.reshape(x, (b * t, h, w, c)), kernel[1:], 1, 'VALID')
+  _, h, w, _ = net.shape
+  net = tf.nn.avg_pool2d(tf.reshape(net, (b, t, h * w, c)), (kernel[0], 1), 1, 'VALID')
+  return tf.reshape(net, (b, net.shape[1], h, w, c))
+
+
+class Conv3DFrom2D(snt.Module):
+  """`snt.Conv3D` ('SAME' padding) computed with 2D convolutions, one per temporal tap,
+  summed: the same variables (`w` `[T, H, W, C, O]`, `b`) and, to float rounding, the
+  same result. For TFLite, whose 2D convolutions are fast and quantizable and whose 3D
+  one is neither. Inputs must have a fixed shape."""
+
+  def __init__(self, output_channels: int, kernel_shape: Triple, stride: Triple,
+               with_bias: bool, name: str = 'conv_3d'):
+    super().__init__(name=name)
+    self._output_channels = output_channels
+    self._kernel_shape = tuple(kernel_shape)
+    self._stride = tuple(stride)
+    self._with_bias = with_bias
+    self.input_channels = None
+
+  @snt.once
+  def _initialize(self, inputs: tf.Tensor) -> None:
+    """Creates the variables, zeros until a checkpoint is loaded into them."""
+    self.input_channels = inputs.shape[-1]
+    self.w = tf.Variable(tf.zeros(self._kernel_shape + (self.input_channels,
+                                                        self._output_channels),
+                                  inputs.dtype), name='w')
+    if self._with_bias:
+      self.b = tf.Variable(tf.zeros([self._output_channels], inputs.dtype), name='b')
+
+  def __call__(self, inputs: tf.Tensor) -> tf.Tensor:
+    inputs = tf.convert_to_tensor(inputs)
+    self._initialize(inputs)
+    b, t, h, w, c = _static_shape(inputs)
+    taps, stride = self._kernel_shape[0], self._stride[0]
+    t_out = -(-t // stride)
+    padding = max((t_out - 1) * stride + taps - t, 0)  # 'SAME', as TF pads.
+    net = tf.pad(inputs, [[0, 0], [padding // 2, padding - padding // 2], [0, 0], [0, 0],
+                          [0, 0]])
+    output = 0.
+    for tap in range(taps):
+      frames = net[:, tap:tap + stride * (t_out - 1) + 1:stride]
+      output += tf.nn.conv2d(tf.reshape(frames, (b * t_out, h, w, c)), self.w[tap],
+                             self._stride[1:], 'SAME')
+    if self._with_bias:
+      output += self.b
+    return tf.reshape(output, (b, t_out) + tuple(output.shape[1:]))
+
+
+# The 3D operations: TensorFlow's, or the same from 2D ones (`Conv3DFrom2D` and the
+# pools above), which TFLite has; those need inputs of a fixed shape.
+OPS = {'3d': (_max_pool, _avg_pool), '2d': (_max_pool_2d_ops, _avg_pool_2d_ops)}
+
+
 class Unit3D(snt.Module):
   """A 3D convolution ('SAME' padding), then batch norm and an activation, each optional."""
 
@@ -63,6 +144,7 @@ class Unit3D(snt.Module):
                activation_fn: Optional[Callable[[tf.Tensor], tf.Tensor]] = tf.nn.relu,
                use_batch_norm: bool = True,
                use_bias: bool = False,
+               ops: str = '3d',
                name: str = 'unit_3d'):
     """Constructs the unit.
 
@@ -74,11 +156,15 @@ class Unit3D(snt.Module):
       use_batch_norm: Whether to apply `BatchNorm` (eps 1e-3, decay 0.999, no scale).
       use_bias: Whether the convolution has a bias (`conv_3d/b`); the release uses one
         only in the logits, where there is no batch norm.
+      ops: `3d` (`snt.Conv3D`) or `2d` (`Conv3DFrom2D`, for TFLite).
       name: Module name, the unit's scope in checkpoints.
     """
     super().__init__(name=name)
-    self.conv = snt.Conv3D(output_channels, kernel_shape, stride=stride,
-                           padding='SAME', with_bias=use_bias, name='conv_3d')
+    if ops == '2d':
+      self.conv = Conv3DFrom2D(output_channels, kernel_shape, stride, use_bias)
+    else:
+      self.conv = snt.Conv3D(output_channels, kernel_shape, stride=stride,
+                             padding='SAME', with_bias=use_bias, name='conv_3d')
     self.batch_norm = BatchNorm() if use_batch_norm else None
     self._activation_fn = activation_fn
 
@@ -102,6 +188,7 @@ class InceptionBlock(snt.Module):
   def __init__(self,
                widths: Sequence[int],
                branch_2_3x3_name: str = 'Conv3d_0b_3x3',
+               ops: str = '3d',
                name: str = 'inception_block'):
     """Constructs the block.
 
@@ -110,6 +197,7 @@ class InceptionBlock(snt.Module):
         units, Branch_3's projection.
       branch_2_3x3_name: Name of Branch_2's 3x3x3 unit. The release names it
         `Conv3d_0a_3x3` in `Mixed_5b` alone, and its checkpoints keep that name.
+      ops: `3d` or `2d` (see `InceptionI3d`).
       name: Module name, the block's endpoint name.
 
     Raises:
@@ -119,24 +207,25 @@ class InceptionBlock(snt.Module):
     if len(widths) != 6:
       raise ValueError(f'widths must hold 6 branch widths, got {tuple(widths)}')
     w0, w1a, w1b, w2a, w2b, w3 = widths
+    self._max_pool = OPS[ops][0]
     # The branch scopes are name scopes, not modules, as in the release.
     with tf.name_scope('Branch_0'):
-      self.branch_0 = [Unit3D(w0, name='Conv3d_0a_1x1')]
+      self.branch_0 = [Unit3D(w0, ops=ops, name='Conv3d_0a_1x1')]
     with tf.name_scope('Branch_1'):
-      self.branch_1 = [Unit3D(w1a, name='Conv3d_0a_1x1'),
-                       Unit3D(w1b, (3, 3, 3), name='Conv3d_0b_3x3')]
+      self.branch_1 = [Unit3D(w1a, ops=ops, name='Conv3d_0a_1x1'),
+                       Unit3D(w1b, (3, 3, 3), ops=ops, name='Conv3d_0b_3x3')]
     with tf.name_scope('Branch_2'):
-      self.branch_2 = [Unit3D(w2a, name='Conv3d_0a_1x1'),
-                       Unit3D(w2b, (3, 3, 3), name=branch_2_3x3_name)]
+      self.branch_2 = [Unit3D(w2a, ops=ops, name='Conv3d_0a_1x1'),
+                       Unit3D(w2b, (3, 3, 3), ops=ops, name=branch_2_3x3_name)]
     with tf.name_scope('Branch_3'):
-      self.branch_3 = [Unit3D(w3, name='Conv3d_0b_1x1')]
+      self.branch_3 = [Unit3D(w3, ops=ops, name='Conv3d_0b_1x1')]
 
   def __call__(self, inputs: tf.Tensor, is_training: bool) -> tf.Tensor:
     """Applies the block to `inputs` of shape `[B, T, H, W, C]`."""
     outputs = []
     for i, units in enumerate(
         (self.branch_0, self.branch_1, self.branch_2, self.branch_3)):
-      net = _max_pool(inputs, (3, 3, 3), (1, 1, 1)) if i == 3 else inputs
+      net = self._max_pool(inputs, (3, 3, 3), (1, 1, 1)) if i == 3 else inputs
       for unit in units:
         net = unit(net, is_training=is_training)
       outputs.append(net)
@@ -178,6 +267,7 @@ class InceptionI3d(snt.Module):
                spatial_squeeze: bool = True,
                final_endpoint: str = 'Logits',
                dtype: tf.DType = tf.float32,
+               ops: str = '3d',
                name: str = 'inception_i3d'):
     """Constructs the model.
 
@@ -189,6 +279,10 @@ class InceptionI3d(snt.Module):
       dtype: Variables and computation: `tf.float32` (default), or `tf.bfloat16` for
         faster inference on CPUs with bfloat16 units (AVX512_BF16, AMX) and on GPUs.
         Inputs are cast to it; outputs are in it. Checkpoints load into either.
+      ops: `3d` (TensorFlow's 3D convolutions and pools), or `2d`: the same from 2D
+        ones (same variables), for TFLite, which has no 3D pools and a slow,
+        unquantizable 3D convolution; inputs must then have a fixed shape. The
+        max-pools give identical values, the rest the same to float rounding.
       name: Module name, the model's scope (`inception_i3d` in the release).
 
     Raises:
@@ -201,6 +295,9 @@ class InceptionI3d(snt.Module):
                        f'{", ".join(self.VALID_ENDPOINTS)}')
     if num_classes < 1:
       raise ValueError(f'num_classes must be positive, got {num_classes}')
+    if ops not in OPS:
+      raise ValueError(f'ops must be one of {", ".join(OPS)}, got {ops!r}')
+    self._max_pool, self._avg_pool = OPS[ops]
     self._num_classes = num_classes
     self._dtype = tf.as_dtype(dtype)
     self._spatial_squeeze = spatial_squeeze
@@ -211,16 +308,17 @@ class InceptionI3d(snt.Module):
     for end_point in self._endpoints:
       if end_point in _CONVS:
         channels, kernel, stride = _CONVS[end_point]
-        self._layers[end_point] = Unit3D(channels, kernel, stride, name=end_point)
+        self._layers[end_point] = Unit3D(channels, kernel, stride, ops=ops, name=end_point)
       elif end_point in _MIXED:
         # The release's naming quirk, kept so that its checkpoints load.
         quirk = 'Conv3d_0a_3x3' if end_point == 'Mixed_5b' else 'Conv3d_0b_3x3'
-        self._layers[end_point] = InceptionBlock(_MIXED[end_point], quirk, name=end_point)
+        self._layers[end_point] = InceptionBlock(_MIXED[end_point], quirk, ops,
+                                                 name=end_point)
       elif end_point == 'Logits':
         with tf.name_scope('Logits'):
           self._layers[end_point] = Unit3D(
               num_classes, activation_fn=None, use_batch_norm=False, use_bias=True,
-              name='Conv3d_0c_1x1')
+              ops=ops, name='Conv3d_0c_1x1')
 
   @property
   def num_classes(self) -> int:
@@ -298,10 +396,9 @@ class InceptionI3d(snt.Module):
     net = inputs
     for end_point in self._endpoints:
       if end_point in _POOLS:
-        net = _max_pool(net, *_POOLS[end_point])
+        net = self._max_pool(net, *_POOLS[end_point])
       elif end_point == 'Logits':
-        net = tf.nn.avg_pool3d(net, ksize=(1,) + LOGITS_POOL + (1,), strides=(1,) * 5,
-                               padding='VALID')
+        net = self._avg_pool(net, LOGITS_POOL)
         if not isinstance(dropout_keep_prob, (int, float)) or dropout_keep_prob < 1:
           net = tf.nn.dropout(net, rate=1 - dropout_keep_prob)
         logits = self._layers[end_point](net, is_training=is_training)

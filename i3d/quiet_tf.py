@@ -33,8 +33,10 @@ _NOISE = (
 
 
 @contextlib.contextmanager
-def without_noise() -> Iterator[None]:
-  """Runs the block with file descriptor 2 captured; then passes on what is not noise."""
+def without_noise(drop_all: bool = False) -> Iterator[None]:
+  """Runs the block with file descriptor 2 captured; then passes on what is not noise,
+  or, with `drop_all` (for steps as chatty as TFLite's converter), nothing unless the
+  block raises."""
   if os.environ.get('I3D_VERBOSE'):
     yield
     return
@@ -44,13 +46,16 @@ def without_noise() -> Iterator[None]:
     os.dup2(captured.fileno(), 2)
     try:
       yield
+    except BaseException:
+      drop_all = False
+      raise
     finally:
       sys.stderr.flush()
       os.dup2(saved, 2)
       os.close(saved)
       captured.seek(0)
       for line in captured.read().decode(errors='replace').splitlines(keepends=True):
-        if not any(noise in line for noise in _NOISE):
+        if not drop_all and not any(noise in line for noise in _NOISE):
           sys.stderr.write(line)
       sys.stderr.flush()
 

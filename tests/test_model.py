@@ -193,3 +193,25 @@ def test_bfloat16_model_on_the_real_sample_stays_within_its_rounding(path, tmp_p
   fifth = np.sort(full)[-5]
   for index in set(np.argsort(-half)[:5]) ^ set(np.argsort(-full)[:5]):
     assert abs(full[index] - fifth) <= 2 * bound, index
+
+
+def test_2d_ops_model_has_the_same_variables_and_outputs(rng):
+  """`ops='2d'` (for TFLite): the same variable names and shapes, max-pools giving the
+  very same values, everything else the same to float rounding."""
+  x = rng.uniform(-1, 1, (1, 10, 224, 224, 3)).astype(np.float32)
+  model, flat = InceptionI3d(), InceptionI3d(ops='2d')
+  _, ends = model(x, is_training=False)
+  flat(x, is_training=False)
+  assert ([(v.name, v.shape) for v in flat.variables] ==
+          [(v.name, v.shape) for v in model.variables])
+  for source, target in zip(model.variables, flat.variables):
+    target.assign(source)
+  _, flat_ends = flat(x, is_training=False)
+  for name, value in ends.items():
+    np.testing.assert_allclose(flat_ends[name], value, rtol=1e-4,
+                               atol=1e-4 * np.abs(value).max(), err_msg=name)
+  pooled = flat._max_pool(ends['Mixed_4f'], (2, 2, 2), (2, 2, 2))  # pylint: disable=protected-access
+  np.testing.assert_array_equal(pooled, ends['MaxPool3d_5a_2x2'])
+  with pytest.raises(ValueError, match='fixed shape'):
+    tf.function(flat).get_concrete_function(
+        tf.TensorSpec([None, 10, 224, 224, 3]), is_training=False)

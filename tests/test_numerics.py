@@ -1,4 +1,5 @@
-"""Unit3D, InceptionBlock and BatchNorm against formulas worked out independently."""
+"""Unit3D, InceptionBlock and BatchNorm against formulas worked out independently, with
+TensorFlow's 3D ops and with the 2D ones that TFLite export uses (`ops='2d'`)."""
 
 import numpy as np
 import pytest
@@ -21,8 +22,9 @@ def assign_random(module, rng):
     ((7, 7, 7), (2, 2, 2), (9, 11, 10)),   # Odd and even sizes: TF pads asymmetrically.
     ((1, 3, 3), (1, 2, 2), (3, 8, 8)),
 ])
-def test_unit3d_equals_numpy_convolution_and_batch_norm(kernel, stride, size, rng):
-  unit = i3d.Unit3D(4, kernel, stride, name='Conv3d_test')
+@pytest.mark.parametrize('ops', ['3d', '2d'])
+def test_unit3d_equals_numpy_convolution_and_batch_norm(kernel, stride, size, ops, rng):
+  unit = i3d.Unit3D(4, kernel, stride, ops=ops, name='Conv3d_test')
   x = rng.uniform(-1, 1, (2,) + size + (3,)).astype(np.float32)
   unit(x, is_training=False)
   assign_random(unit, rng)
@@ -33,8 +35,9 @@ def test_unit3d_equals_numpy_convolution_and_batch_norm(kernel, stride, size, rn
   np.testing.assert_allclose(unit(x, is_training=False), expected, rtol=1e-4, atol=1e-5)
 
 
-def test_linear_unit_with_bias(rng):
-  unit = i3d.Unit3D(5, use_batch_norm=False, use_bias=True, activation_fn=None)
+@pytest.mark.parametrize('ops', ['3d', '2d'])
+def test_linear_unit_with_bias(ops, rng):
+  unit = i3d.Unit3D(5, use_batch_norm=False, use_bias=True, activation_fn=None, ops=ops)
   x = rng.standard_normal((1, 2, 3, 3, 4)).astype(np.float32)
   unit(x, is_training=False)
   assign_random(unit, rng)
@@ -43,8 +46,9 @@ def test_linear_unit_with_bias(rng):
   assert unit.batch_norm is None
 
 
-def test_inception_block_equals_reference(rng):
-  block = i3d.InceptionBlock((3, 4, 5, 2, 3, 4), name='Mixed_3b')
+@pytest.mark.parametrize('ops', ['3d', '2d'])
+def test_inception_block_equals_reference(ops, rng):
+  block = i3d.InceptionBlock((3, 4, 5, 2, 3, 4), ops=ops, name='Mixed_3b')
   x = rng.standard_normal((1, 4, 6, 6, 8)).astype(np.float32)
   block(x, is_training=False)
   assign_random(block, rng)

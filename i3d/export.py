@@ -1,0 +1,197 @@
+r"""The release's networks as a SavedModel or TFLite files that need none of this code.
+
+  python -m i3d.export --eval_type rgb --output_dir E                 (a SavedModel)
+  python -m i3d.export --eval_type rgb --output_dir E --format tflite (three .tflite)
+
+The SavedModel's `serving_default` takes float32 `[B, T, 224, 224, C]` in [-1, 1], B and
+T free (T at least 9): `rgb` (C = 3) and/or `flow` (C = 2) as the evaluation type
+needs, and returns `logits` and `probabilities` `[B, classes]`, `features` (`Mixed_5c`
+averaged over time and space, `[B, 1024]` a stream, RGB then flow for `joint`), and the
+top 5 (a fixed 5: signatures take no optional arguments) as `top_k_indices`,
+`top_k_probabilities` and `top_k_classes` (class names). The label map is also an asset,
+`assets/label_map.txt`. `joint` sums its streams' logits, as `evaluate_sample.py` does.
+
+TFLite has no 3D pools (`MaxPool3D`, `AvgPool3D`): the TFLite models are built with the
+same pools made of 2D ones, and the 3D convolutions as sums of 2D ones, one per
+temporal tap (`InceptionI3d(ops='2d')`: the same variables; TFLite's 3D convolution is
+a slow reference kernel that its quantizer skips), for a fixed `--num_frames` and batch 1, as `<name>_float32.tflite`, `<name>_float16.tflite`
+(float16 weights) and `<name>_int8.tflite` (dynamic-range int8 weights), with
+`label_map.txt`; they return the logits, probabilities and features.
+"""
+
+import os
+import shutil
+import sys
+from typing import Dict, List, Optional
+
+from absl import app
+from absl import flags
+from i3d_assets import faults
+from i3d_assets import files
+import i3d_catalogue
+from i3d_catalogue import CHANNELS, IMAGE_SIZE, MIN_FRAMES, paths
+
+from i3d import quiet_tf
+from i3d import releases
+from i3d.model import InceptionI3d
+from i3d.quiet_tf import tf
+
+TOP_K = 5
+LABEL_MAP = 'label_map.txt'
+TFLITE_VARIANTS = ('float32', 'float16', 'int8')
+
+
+def _features(end_points) -> tf.Tensor:
+  return tf.reduce_mean(end_points['Mixed_5c'], axis=[1, 2, 3])
+
+
+class Served(tf.Module):
+  """The networks of a plan behind one signature; the label map as an asset."""
+
+  def __init__(self, models: Dict[str, InceptionI3d], labels: List[str],
+               label_map_path: str):
+    super().__init__(name='i3d')
+    self.models = models
+    self.label_map = tf.saved_model.Asset(label_map_path)
+    self._labels = tf.constant(labels)
+
+  def outputs(self, inputs: Dict[str, tf.Tensor], top_k: bool = True):
+    logits, features = 0., []
+    for modality, model in self.models.items():
+      # A loaded signature does not check its inputs' shapes; these do, at run time.
+      frames = tf.ensure_shape(inputs[modality],
+                               [None, None, IMAGE_SIZE, IMAGE_SIZE, CHANNELS[modality]])
+      with tf.control_dependencies([tf.debugging.assert_greater_equal(
+          tf.shape(frames)[1], MIN_FRAMES,
+          message=f'{modality}: I3D needs at least {MIN_FRAMES} frames')]):
+        frames = tf.identity(frames)
+      stream_logits, end_points = model(frames, is_training=False)
+      logits += stream_logits
+      features.append(_features(end_points))
+    probabilities = tf.nn.softmax(logits)
+    result = {'logits': logits, 'probabilities': probabilities,
+              'features': tf.concat(features, axis=-1)}
+    if top_k:
+      top = tf.math.top_k(probabilities, k=min(TOP_K, int(self._labels.shape[0])))
+      result.update(top_k_indices=top.indices, top_k_probabilities=top.values,
+                    top_k_classes=tf.gather(self._labels, top.indices))
+    return result
+
+  def signature(self, num_frames: Optional[int] = None, batch: Optional[int] = None,
+                top_k: bool = True):
+    specs = {m: tf.TensorSpec([batch, num_frames, IMAGE_SIZE, IMAGE_SIZE, CHANNELS[m]],
+                              tf.float32, name=m) for m in self.models}
+    function = tf.function(lambda **inputs: self.outputs(inputs, top_k))
+    return function.get_concrete_function(**specs)
+
+
+def load_models(plan: i3d_catalogue.Plan, ops: str = '3d') -> Dict[str, InceptionI3d]:
+  return {stream.modality: releases.load_stream(stream, ops=ops)
+          for stream in plan.streams}
+
+
+def export_saved_model(plan: i3d_catalogue.Plan, output_dir: str) -> str:
+  """Writes the plan's networks as a SavedModel in `output_dir`, whole or not at all."""
+  with files.folder_written_atomically(output_dir) as staging:
+    label_map = os.path.join(staging, LABEL_MAP)
+    files.write_atomically(label_map, ('\n'.join(plan.labels) + '\n').encode())
+    served = Served(load_models(plan), list(plan.labels), label_map)
+    with quiet_tf.without_noise(drop_all=True):
+      tf.saved_model.save(served, staging,
+                          signatures={'serving_default': served.signature()})
+    os.remove(label_map)  # Copied into assets/ by the save.
+  return output_dir
+
+
+def tflite_converter(saved_model: str, variant: str):
+  converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)
+  if variant in ('float16', 'int8'):
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+  if variant == 'float16':
+    converter.target_spec.supported_types = [tf.float16]
+  return converter
+
+
+def export_tflite(plan: i3d_catalogue.Plan, output_dir: str, num_frames: int,
+                  variants=TFLITE_VARIANTS) -> Dict[str, str]:
+  """Writes `<eval_type>_<variant>.tflite` and the label map; returns the files' paths.
+
+  The models take batch 1 and `num_frames` frames, under the input names of the
+  SavedModel (`rgb`, `flow`), and return `logits`, `probabilities` and `features`
+  (TFLite has no strings: the class names are in `label_map.txt`); their signature
+  runner (`interpreter.get_signature_runner()`) uses those names.
+  """
+  if num_frames < MIN_FRAMES:
+    raise ValueError(f'--num_frames {num_frames}: I3D needs at least {MIN_FRAMES}')
+  written = {}
+  with files.folder_written_atomically(output_dir) as staging:
+    label_map = os.path.join(staging, LABEL_MAP)
+    files.write_atomically(label_map, ('\n'.join(plan.labels) + '\n').encode())
+    served = Served(load_models(plan, ops='2d'), list(plan.labels), label_map)
+    fixed = os.path.join(staging, 'fixed_shape_saved_model')
+    with quiet_tf.without_noise(drop_all=True):
+      tf.saved_model.save(served, fixed, signatures={'serving_default': served.signature(
+          num_frames=num_frames, batch=1, top_k=False)})
+    for variant in variants:
+      name = f'{plan.eval_type}_{variant}.tflite'
+      with quiet_tf.without_noise(drop_all=True):
+        data = tflite_converter(fixed, variant).convert()
+      files.write_atomically(os.path.join(staging, name), data)
+      written[variant] = os.path.join(output_dir, name)
+    shutil.rmtree(fixed)
+  return written
+
+
+_EVAL_TYPE = flags.DEFINE_enum('eval_type', 'rgb', list(i3d_catalogue.EVAL_TYPES),
+                               'The networks to export (joint: RGB and flow, summed).')
+_IMAGENET_PRETRAINED = flags.DEFINE_bool(
+    'imagenet_pretrained', True, 'The ImageNet-inflated checkpoints, or --no: those '
+    'trained from scratch.')
+_CHECKPOINT_DIR = flags.DEFINE_string(
+    'checkpoint_dir', None, f'Folder of the release checkpoints (default: '
+    f'{paths.checkpoint_dir()}).')
+_OUTPUT_DIR = flags.DEFINE_string('output_dir', None, 'Where to write the model.')
+_FORMAT = flags.DEFINE_enum('format', 'saved_model', ['saved_model', 'tflite'],
+                            'A SavedModel, or three .tflite files.')
+_NUM_FRAMES = flags.DEFINE_integer('num_frames', 64, 'Frames the TFLite models take.')
+
+
+def check_output_dir(output_dir: str) -> None:
+  """Refuses a folder that holds anything but an earlier export (it is replaced whole)."""
+  if os.path.isfile(output_dir):
+    raise ValueError(f'{output_dir}: is a file, not a folder')
+  if not os.path.isdir(output_dir):
+    return
+  ours = {'saved_model.pb', 'variables', 'assets', 'fingerprint.pb', LABEL_MAP}
+  others = [n for n in os.listdir(output_dir)
+            if n not in ours and not n.endswith('.tflite')]
+  if others:
+    raise ValueError(f'{output_dir}: holds other files ({", ".join(sorted(others)[:3])}); '
+                     'the export replaces the folder whole: name a new or empty one')
+
+
+def export() -> None:
+  check_output_dir(_OUTPUT_DIR.value)
+  plan = i3d_catalogue.make_plan(_EVAL_TYPE.value, _IMAGENET_PRETRAINED.value,
+                                 _CHECKPOINT_DIR.value or paths.checkpoint_dir())
+  files.check_writable(os.path.join(_OUTPUT_DIR.value, LABEL_MAP))
+  if _FORMAT.value == 'saved_model':
+    export_saved_model(plan, _OUTPUT_DIR.value)
+    print(f'wrote the SavedModel of {", ".join(plan.checkpoint_names)} to '
+          f'{_OUTPUT_DIR.value}')
+    return
+  for variant, path in export_tflite(plan, _OUTPUT_DIR.value, _NUM_FRAMES.value).items():
+    print(f'wrote {path} ({variant}, {os.path.getsize(path) / 2**20:.1f} MiB)')
+
+
+def main(argv):
+  if len(argv) > 1:
+    sys.exit(f'python -m i3d.export: unexpected arguments {argv[1:]}')
+  if not os.environ.get('I3D_VERBOSE'):
+    tf.get_logger().setLevel('ERROR')  # The save's and converter's INFO lines.
+  faults.run_command('python -m i3d.export', export)
+
+
+if __name__ == '__main__':
+  flags.mark_flag_as_required('output_dir')
+  app.run(main)
