@@ -125,19 +125,28 @@ def _frames(path: str, modalities: Tuple[str, ...], options: Options) -> Iterato
                                                np.random.default_rng(options.seed))
     rgb = pair = None
     if 'rgb' in modalities:
-      if options.recipe == 'kinetics':
-        # Resized in float, then rescaled: no uint8 rounding between the two steps.
-        # (MediaPipe resizes uint8 images, and so does its recipe here.)
-        resized_rgb = transforms.resize(frame.astype(np.float32), options.recipe)
-      else:
-        resized_rgb = resized
-      rgb = transforms.rgb_to_unit_range(transforms.crop(resized_rgb, offset))
+      rgb = rgb_input(frame, options.recipe, offset,
+                      resized if options.recipe != 'kinetics' else None)
     if 'flow' in modalities:
       gray = flow_lib.to_gray(resized)
       if previous is not None:
         pair = (previous, gray)
       previous = gray
     yield _Frame(rgb, pair, offset, options.recipe)
+
+
+def rgb_input(frame: np.ndarray, recipe: str, offset: Tuple[int, int],
+              resized: Optional[np.ndarray] = None) -> np.ndarray:
+  """A decoded RGB uint8 frame to the network's `[224, 224, 3]` float32 in [-1, 1]:
+  resized by `recipe`, cropped at `offset` (`transforms.centre_crop_offset` of the
+  resized shape, for the centre), rescaled. `resized`: the uint8 resize, if made."""
+  if recipe == 'kinetics':
+    # Resized in float, then rescaled: no uint8 rounding between the two steps.
+    # (MediaPipe resizes uint8 images, and so does its recipe here.)
+    resized = transforms.resize(frame.astype(np.float32), recipe)
+  elif resized is None:
+    resized = transforms.resize(frame, recipe)
+  return transforms.rgb_to_unit_range(transforms.crop(resized, offset))
 
 
 def _check_length(path: str, counts: Dict[str, int]) -> None:
