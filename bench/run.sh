@@ -34,4 +34,6 @@ TF_ENABLE_ONEDNN_OPTS=0 .venv/bin/python bench/forward.py \
   --json "$results/memory_flow.json"
 .venv/bin/python bench/classify_speed.py --json "$results/classify_speed.json"
 .venv/bin/python bench/fvd.py --json "$results/fvd.json"
+.venv/bin/python bench/export.py --json "$results/export.json"
+.venv/bin/python bench/stream.py --json "$results/stream.json"
 .venv/bin/python bench/summary.py

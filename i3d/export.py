@@ -11,12 +11,13 @@ top 5 (a fixed 5: signatures take no optional arguments) as `top_k_indices`,
 `top_k_probabilities` and `top_k_classes` (class names). The label map is also an asset,
 `assets/label_map.txt`. `joint` sums its streams' logits, as `evaluate_sample.py` does.
 
-TFLite has no 3D pools (`MaxPool3D`, `AvgPool3D`): the TFLite models are built with the
-same pools made of 2D ones, and the 3D convolutions as sums of 2D ones, one per
-temporal tap (`InceptionI3d(ops='2d')`: the same variables; TFLite's 3D convolution is
-a slow reference kernel that its quantizer skips), for a fixed `--num_frames` and batch 1, as `<name>_float32.tflite`, `<name>_float16.tflite`
-(float16 weights) and `<name>_int8.tflite` (dynamic-range int8 weights), with
-`label_map.txt`; they return the logits, probabilities and features.
+TFLite has no 3D pools (`MaxPool3D`, `AvgPool3D`), and its 3D convolution is a slow
+reference kernel that its quantizer skips: the TFLite models are built with
+`InceptionI3d(ops='2d')` (the same variables; pools from 2D pools, identical values; 3D
+convolutions as sums of 2D ones, one per temporal tap), for a fixed `--num_frames` and
+batch 1, as `<name>_float32.tflite`, `<name>_float16.tflite` (float16 weights) and
+`<name>_int8.tflite` (dynamic-range int8 weights), with `label_map.txt`; they return
+the logits, probabilities and features.
 """
 
 import os

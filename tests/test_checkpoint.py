@@ -34,6 +34,18 @@ def release_weights(release, seed=0):
       reference.read_layout(os.path.join(LAYOUTS, f'{release}.txt')), seed)
 
 
+def with_random_flow(checkpoints, seed):
+  """A checkpoint folder holding the provisioned rgb_imagenet (linked) and a
+  flow_imagenet of random values in the release's layout; returns the flow weights."""
+  from i3d_catalogue import paths  # pylint: disable=g-import-not-at-top
+  checkpoints.mkdir()
+  os.symlink(os.path.join(paths.checkpoint_dir(), 'rgb_imagenet'),
+             checkpoints / 'rgb_imagenet')
+  weights = release_weights('flow_imagenet', seed=seed)
+  write_tf1(weights, str(checkpoints / 'flow_imagenet'))
+  return weights
+
+
 def unscoped(weights):
   """The weights under the names below the model, without scope or optimizer slots."""
   return {name.split('inception_i3d/', 1)[-1]: value for name, value in weights.items()

@@ -30,7 +30,7 @@ import preprocess
 from preprocess import sample
 from tests import reference
 from tests.conftest import ROOT
-from tests.test_checkpoint import release_weights, unscoped, write_tf1
+from tests.test_checkpoint import unscoped, with_random_flow
 from tests.test_preprocess import decode_all, write_video
 
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
@@ -300,11 +300,7 @@ def test_joint_adds_flow_windows_aligned_with_rgb(rgb_networks, tmp_path):
   """With a flow checkpoint present (random values, the release's layout), `auto` is
   joint; flow windows cover the same frames, and joint logits are RGB + flow."""
   checkpoints = tmp_path / 'checkpoints'
-  checkpoints.mkdir()
-  os.symlink(os.path.join(paths.checkpoint_dir(), 'rgb_imagenet'),
-             checkpoints / 'rgb_imagenet')
-  weights = release_weights('flow_imagenet', seed=3)
-  write_tf1(weights, str(checkpoints / 'flow_imagenet'))
+  weights = with_random_flow(checkpoints, seed=3)
   bunny = decode_all(os.path.join(sample.sample_videos(), 'bigbuckbunny.mp4'))
   folder = tmp_path / 'videos'
   folder.mkdir()

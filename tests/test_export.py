@@ -17,7 +17,7 @@ import i3d_catalogue
 from i3d_catalogue import paths
 from tests import reference
 from tests.conftest import ROOT
-from tests.test_checkpoint import release_weights, unscoped, write_tf1
+from tests.test_checkpoint import unscoped, with_random_flow
 
 SAMPLE = os.path.join(paths.samples_dir(), 'bigbuckbunny_rgb.npy')
 
@@ -122,11 +122,7 @@ def test_joint_saved_model_sums_the_streams(tmp_path, library):
   """With a flow checkpoint (random values, the release's layout): logits RGB + flow,
   features RGB then flow."""
   checkpoints = tmp_path / 'checkpoints'
-  checkpoints.mkdir()
-  os.symlink(os.path.join(paths.checkpoint_dir(), 'rgb_imagenet'),
-             checkpoints / 'rgb_imagenet')
-  weights = release_weights('flow_imagenet', seed=5)
-  write_tf1(weights, str(checkpoints / 'flow_imagenet'))
+  weights = with_random_flow(checkpoints, seed=5)
   result = run_export('--eval_type', 'joint', '--checkpoint_dir', str(checkpoints),
                       '--output_dir', str(tmp_path / 'joint'))
   assert result.returncode == 0, result.stderr

@@ -210,7 +210,8 @@ def test_2d_ops_model_has_the_same_variables_and_outputs(rng):
   for name, value in ends.items():
     np.testing.assert_allclose(flat_ends[name], value, rtol=1e-4,
                                atol=1e-4 * np.abs(value).max(), err_msg=name)
-  pooled = flat._max_pool(ends['Mixed_4f'], (2, 2, 2), (2, 2, 2))  # pylint: disable=protected-access
+  max_pool_2d_ops = flat._max_pool  # pylint: disable=protected-access
+  pooled = max_pool_2d_ops(ends['Mixed_4f'], (2, 2, 2), (2, 2, 2))
   np.testing.assert_array_equal(pooled, ends['MaxPool3d_5a_2x2'])
   with pytest.raises(ValueError, match='fixed shape'):
     tf.function(flat).get_concrete_function(
