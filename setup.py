@@ -11,7 +11,8 @@ setuptools.setup(
     # The flat layout of the release: import i3d, python -m preprocess, python -m
     # classify; below them the TensorFlow-free catalogue (with the class lists) and
     # assets that every one of them uses.
-    packages=['i3d', 'i3d.fvd', 'i3d_catalogue', 'i3d_assets', 'preprocess', 'classify'],
+    packages=['i3d', 'i3d.fvd', 'i3d_catalogue', 'i3d_assets', 'preprocess', 'classify',
+              'train'],
     package_data={'i3d_catalogue': ['label_maps/*.txt']},
     python_requires='>=3.9',
     install_requires=[
@@ -23,6 +24,7 @@ setuptools.setup(
         'tqdm',
         'pillow',
         'matplotlib',
+        'tensorboard',  # python -m train's summaries.
     ],
     extras_require={
         'test': ['pytest', 'scipy'],

@@ -69,17 +69,17 @@ def list_videos(source: str, video_dir: Optional[str] = None) -> List[Video]:
         os.path.join(folder, name)
         for folder, _, names in os.walk(source) for name in names
         if name.lower().endswith(VIDEO_EXTENSIONS))
-    videos = _with_ids([(path, None) for path in paths], root=source)
+    videos = with_ids([(path, None) for path in paths], root=source)
   elif glob.has_magic(source):
     paths = sorted(p for p in glob.glob(source, recursive=True) if os.path.isfile(p))
-    videos = _with_ids([(path, None) for path in paths], root=_fixed_prefix(source))
+    videos = with_ids([(path, None) for path in paths], root=_fixed_prefix(source))
   elif not os.path.isfile(source):
     raise SourceError(f'{source}: no such file or folder')
   elif source.lower().endswith('.csv'):
     videos = _read_csv(source, video_dir or os.path.dirname(source))
   else:
     root = video_dir or os.path.dirname(source)
-    videos = _with_ids([(path, None) for path in _read_list(source, root)], root=root,
+    videos = with_ids([(path, None) for path in _read_list(source, root)], root=root,
                        where=source)
   if not videos:
     raise SourceError(f'{source}: no videos found')
@@ -115,7 +115,7 @@ def _read_csv(path: str, video_dir: str) -> List[Video]:
     _check_unique(path, [v.id for v in videos])
     return videos
   if 'path' in columns:
-    return _with_ids([(os.path.join(video_dir, row['path']), row.get('label') or None)
+    return with_ids([(os.path.join(video_dir, row['path']), row.get('label') or None)
                       for row in rows], root=video_dir, where=path)
   raise SourceError(
       f'{path}: header has neither Kinetics\' columns ({",".join(KINETICS_COLUMNS)}) '
@@ -132,7 +132,7 @@ def _fixed_prefix(pattern: str) -> str:
   return os.sep.join(fixed) or ('/' if pattern.startswith('/') else '.')
 
 
-def _with_ids(items: Sequence, root: str, where: str = 'videos') -> List[Video]:
+def with_ids(items: Sequence, root: str, where: str = 'videos') -> List[Video]:
   """Ids are the paths relative to `root`, extension dropped, `/` -> `__`."""
   videos = []
   for path, label in items:

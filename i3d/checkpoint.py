@@ -9,7 +9,7 @@ shape, and nothing else may be (optimizer slots aside), or nothing is assigned.
 
 import dataclasses
 import os
-from typing import Dict, List, Mapping, Optional
+from typing import Dict, List, Mapping, Optional, Sequence
 
 from i3d_assets import files
 from i3d_catalogue import CHECKPOINT_BASENAME, checkpoint_prefix
@@ -159,7 +159,8 @@ def _summarise(items: List[str], limit: int = 8) -> str:
   return shown + (f' and {len(items) - limit} more' if len(items) > limit else '')
 
 
-def load_checkpoint(model: tf.Module, path: str, scope: Optional[str] = None) -> str:
+def load_checkpoint(model: tf.Module, path: str, scope: Optional[str] = None,
+                    exclude: Sequence[str] = ()) -> str:
   """Restores a release (TF1) or `tf.train.Checkpoint` checkpoint into `model`.
 
   Builds the model's variables first if it has none, for the input channels that the
@@ -170,6 +171,9 @@ def load_checkpoint(model: tf.Module, path: str, scope: Optional[str] = None) ->
     path: A checkpoint prefix, or a directory with a `checkpoint` file or `model.ckpt.*`.
     scope: The name prefix of the model's variables in a TF1 checkpoint, e.g.
       `Flow/inception_i3d/`; found from the names when there is only one I3D in it.
+    exclude: Prefixes of the names below the model (`Logits/`) to leave as they are:
+      neither read nor required, in the model or the checkpoint (a new logits layer
+      for another label set). Everything else is loaded strictly. TF1 checkpoints only.
 
   Returns:
     The checkpoint prefix that was read.
@@ -190,8 +194,13 @@ def load_checkpoint(model: tf.Module, path: str, scope: Optional[str] = None) ->
   if not is_built(model):
     build(model, channels=shapes[scope + _FIRST_VARIABLE][3])
 
+  def excluded(name: str) -> bool:
+    return any(name.startswith(prefix) for prefix in exclude)
+
   values, missing, mismatched = {}, [], []
   for name, variable in model_variables(model).items():
+    if excluded(name):
+      continue
     key = scope + name
     if key not in shapes:
       missing.append(f'{key} {variable.shape.as_list()}')
@@ -208,7 +217,7 @@ def load_checkpoint(model: tf.Module, path: str, scope: Optional[str] = None) ->
   expected = {scope + name for name in model_variables(model)}
   unexpected = sorted(f'{key} {shapes[key]}' for key in shapes
                       if key.startswith(scope) and key not in expected and
-                      not _is_ignored(key))
+                      not _is_ignored(key) and not excluded(key[len(scope):]))
   problems = [f'{label}: {_summarise(items)}' for label, items in
               (('missing from the checkpoint', missing),
                ('shape mismatch', mismatched),

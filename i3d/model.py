@@ -371,7 +371,9 @@ class InceptionI3d(snt.Module):
   def __call__(self,
                inputs: tf.Tensor,
                is_training: bool,
-               dropout_keep_prob: float = 1.0) -> Tuple[tf.Tensor, Dict[str, tf.Tensor]]:
+               dropout_keep_prob: float = 1.0,
+               dropout_seed: Optional[tf.Tensor] = None
+               ) -> Tuple[tf.Tensor, Dict[str, tf.Tensor]]:
     """Runs the network up to `final_endpoint`.
 
     Args:
@@ -379,6 +381,9 @@ class InceptionI3d(snt.Module):
       is_training: Whether batch norm uses (and updates) batch statistics.
       dropout_keep_prob: Keep probability of the dropout before the logits, applied
         whenever it is below 1 (as in the release, independently of `is_training`).
+      dropout_seed: A `[2]` integer seed making the dropout mask a function of it
+        (`tf.nn.experimental.stateless_dropout`), for training that resumes exactly;
+        None: TensorFlow's stateful random dropout.
 
     Returns:
       `(output at final_endpoint, end_points)`. Logits are `[B, num_classes]`, or
@@ -400,7 +405,11 @@ class InceptionI3d(snt.Module):
       elif end_point == 'Logits':
         net = self._avg_pool(net, LOGITS_POOL)
         if not isinstance(dropout_keep_prob, (int, float)) or dropout_keep_prob < 1:
-          net = tf.nn.dropout(net, rate=1 - dropout_keep_prob)
+          if dropout_seed is None:
+            net = tf.nn.dropout(net, rate=1 - dropout_keep_prob)
+          else:
+            net = tf.nn.experimental.stateless_dropout(net, rate=1 - dropout_keep_prob,
+                                                       seed=dropout_seed)
         logits = self._layers[end_point](net, is_training=is_training)
         if self._spatial_squeeze:
           if logits.shape[2:4] != (1, 1):

@@ -1,0 +1,79 @@
+"""The training recipe of the paper and the release's README, every value a setting.
+
+SGD with momentum 0.9; learning rate 0.1 from scratch, 0.01 when fine-tuning, divided by
+10 at each of `lr_boundaries`; weight decay 1e-7 (on the convolution kernels, as
+TF-slim's L2 regulariser: `decay * sum(w^2) / 2`); dropout keeping 0.5 before the
+logits; clips of `num_frames` at 25 fps from a random start (short videos looped), the
+shorter side resized to 256 and a random 224x224 crop, a random left-right flip of the
+whole clip; batch norm trained with the release's semantics or frozen. Evaluation: the
+centre crop of the whole video, as the release tests (`classify --window_frames 0`).
+"""
+
+import dataclasses
+import json
+from typing import Any, Dict, Optional, Tuple
+
+from i3d_catalogue import RELEASES
+
+INITS = tuple(RELEASES) + ('scratch',)
+TRAIN_LAYERS = ('all', 'logits')
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+  """What decides a training run's result (a run resumes only under the same)."""
+  modality: str = 'rgb'
+  init: str = 'rgb_imagenet'           # A release, a checkpoint path, or `scratch`.
+  train_layers: str = 'all'
+  classes: Tuple[str, ...] = ()
+  num_frames: int = 64
+  batch_size: int = 8
+  steps: int = 1000
+  learning_rate: Optional[float] = None  # None: 0.1 from scratch, else 0.01.
+  lr_boundaries: Tuple[int, ...] = ()
+  momentum: float = 0.9
+  weight_decay: float = 1e-7
+  dropout_keep_prob: float = 0.5
+  flip: bool = True
+  freeze_batch_norm: bool = False
+  seed: int = 0
+
+  def __post_init__(self):
+    if self.train_layers not in TRAIN_LAYERS:
+      raise ValueError(f'--train_layers must be one of {", ".join(TRAIN_LAYERS)}, got '
+                       f'{self.train_layers!r}')
+    if self.init == 'scratch' and self.train_layers == 'logits':
+      raise ValueError('--train_layers logits needs a pretrained --init, not scratch')
+    if sorted(self.lr_boundaries) != list(self.lr_boundaries):
+      raise ValueError(f'--lr_boundaries must increase, got {list(self.lr_boundaries)}')
+    if not 0 < self.dropout_keep_prob <= 1:
+      raise ValueError(f'--dropout_keep_prob must be in (0, 1], got '
+                       f'{self.dropout_keep_prob}')
+
+  @property
+  def base_learning_rate(self) -> float:
+    if self.learning_rate is not None:
+      return self.learning_rate
+    return 0.1 if self.init == 'scratch' else 0.01
+
+  def learning_rate_at(self, step: int) -> float:
+    drops = sum(step >= boundary for boundary in self.lr_boundaries)
+    return self.base_learning_rate / 10 ** drops
+
+  def to_json(self) -> Dict[str, Any]:
+    return dataclasses.asdict(self)
+
+  @classmethod
+  def from_json(cls, values: Dict[str, Any]) -> 'Recipe':
+    values = dict(values)
+    for name in ('classes', 'lr_boundaries'):
+      values[name] = tuple(values[name])
+    return cls(**values)
+
+  def difference(self, other: 'Recipe') -> Optional[str]:
+    """The settings in which `other` differs, said as `name: theirs -> mine`."""
+    changed = [f'{f.name}: {json.dumps(getattr(other, f.name))[:60]} -> '
+               f'{json.dumps(getattr(self, f.name))[:60]}'
+               for f in dataclasses.fields(self)
+               if getattr(self, f.name) != getattr(other, f.name) and f.name != 'steps']
+    return '; '.join(changed) or None
