@@ -7,6 +7,7 @@ from absl import flags
 import i3d_catalogue
 from i3d_catalogue import paths
 
+from classify import labelled
 from classify import sources
 from classify.settings import Settings
 
@@ -43,6 +44,12 @@ def define_flags():
   flags.DEFINE_integer('workers', None, 'Preprocessing processes; default: every core.',
                        lower_bound=1)
   flags.DEFINE_bool('retry_failed', False, 'Retry videos that failed in an earlier run.')
+  flags.DEFINE_string('model_dir', None, 'A model trained by python -m train (its folder), '
+                      'run instead of the release\'s checkpoints.')
+  flags.DEFINE_string('labels', None, 'Class names (a classInd.txt or one name per line): '
+                      '--videos is then a labelled set as python -m train reads it (a '
+                      'UCF-101 list, HMDB-51 split files with lines marked 2, class '
+                      'folders, a CSV), and accuracy is reported.')
   flags.mark_flags_as_required(['videos', 'output_dir'])
 
 
@@ -58,5 +65,10 @@ def videos_and_settings_from_flags() -> Tuple[List[sources.Video], Settings]:
       eval_type=f.eval_type, imagenet_pretrained=f.imagenet_pretrained,
       checkpoint_dir=f.checkpoint_dir, recipe=f.recipe, window_frames=f.window_frames,
       window_stride=f.window_stride, batch_size=f.batch_size, top_k=f.top_k,
-      precision=f.precision, plots=f.plots)
+      precision=f.precision, plots=f.plots, model_dir=f.model_dir)
+  if f.labels:
+    videos, _, _ = labelled.read_labelled(
+        f.videos, f.video_dir, 'test', labelled.read_class_names(f.labels),
+        require_files=False)
+    return videos, settings
   return sources.list_videos(f.videos, f.video_dir), settings

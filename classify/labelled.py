@@ -56,7 +56,8 @@ def read_class_names(path: str) -> List[str]:
 
 def read_labelled(source: str, video_dir: Optional[str] = None, role: str = 'train',
                   class_names: Optional[Sequence[str]] = None, skip_missing: bool = False,
-                  check_video=None) -> Tuple[List[Video], List[str], int]:
+                  check_video=None,
+                  require_files: bool = True) -> Tuple[List[Video], List[str], int]:
   """The labelled videos of `source`, the class names, and how many were skipped.
 
   Args:
@@ -68,6 +69,8 @@ def read_labelled(source: str, video_dir: Optional[str] = None, role: str = 'tra
     skip_missing: Skip (and count) missing or unreadable videos instead of failing.
     check_video: `check_video(path)` raises ValueError for an unreadable video; by
       default only existence is checked.
+    require_files: False leaves the files unchecked (`classify` records a video it
+      cannot read as failed, and goes on).
 
   Raises:
     SourceError: On a malformed list, an unknown class, or a missing or unreadable video
@@ -82,7 +85,7 @@ def read_labelled(source: str, video_dir: Optional[str] = None, role: str = 'tra
     if label not in known:
       raise SourceError(f'{where}: unknown class {label!r} (not among the '
                         f'{len(known)} classes)')
-    problem = _problem(path, check_video)
+    problem = _problem(path, check_video) if require_files else None
     if problem:
       if skip_missing:
         skipped += 1

@@ -1,7 +1,7 @@
 """What a run computes; shared by the local command and the Beam pipeline."""
 
 import dataclasses
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import i3d_catalogue
 from i3d_catalogue import Plan, paths
@@ -26,6 +26,8 @@ class Settings:
     precision: `float32`, `bfloat16` or `auto` (bfloat16 where there are bfloat16
       units; resolved at launch, and the results record which it was).
     plots: Write a PNG of the top classes' probabilities over time per video.
+    model_dir: A model trained by `python -m train`, run instead of the release's
+      checkpoints (with its own classes); `eval_type` and `checkpoint_dir` are unused.
   """
   eval_type: str = 'auto'
   imagenet_pretrained: bool = True
@@ -37,6 +39,7 @@ class Settings:
   top_k: int = 5
   precision: str = 'float32'
   plots: bool = True
+  model_dir: Optional[str] = None
 
   def __post_init__(self):
     choices = (('eval_type', i3d_catalogue.EVAL_TYPES_WITH_AUTO), ('recipe', i3d_catalogue.RECIPES),
@@ -60,6 +63,8 @@ class Settings:
     Raises:
       MissingCheckpointError: If a needed checkpoint is absent.
     """
+    if self.model_dir:
+      return i3d_catalogue.model_plan(self.model_dir)
     return i3d_catalogue.make_plan(self.eval_type, self.imagenet_pretrained,
                                    self.checkpoint_dir)
 

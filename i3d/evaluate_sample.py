@@ -61,6 +61,9 @@ _PRECISION = flags.DEFINE_enum(
     '(AVX512_BF16, AMX) and on GPUs of compute capability 8.0 and up, several times '
     'slower elsewhere (with a warning); auto picks bfloat16 where those units are, '
     'else float32, and says which.')
+_MODEL_DIR = flags.DEFINE_string(
+    'model_dir', None, 'A model trained by python -m train (its folder): run it, with its '
+    'own classes, instead of --eval_type\'s checkpoints.')
 _TOP_K = flags.DEFINE_integer('top_k', 20, 'How many classes to print.', lower_bound=1)
 _SAVE_LOGITS = flags.DEFINE_string(
     'save_logits', None, 'Also write the logits, float32 [num_classes], to this .npy.')
@@ -110,8 +113,11 @@ def evaluate() -> None:
   if _SAVE_LOGITS.value:
     files.check_writable(_SAVE_LOGITS.value)
   # Checkpoints first: a missing one is reported before any heavy work.
-  plan = i3d_catalogue.make_plan(_EVAL_TYPE.value, _IMAGENET_PRETRAINED.value,
-                                 _CHECKPOINT_DIR.value)
+  if _MODEL_DIR.value:
+    plan = i3d_catalogue.model_plan(_MODEL_DIR.value)
+  else:
+    plan = i3d_catalogue.make_plan(_EVAL_TYPE.value, _IMAGENET_PRETRAINED.value,
+                                   _CHECKPOINT_DIR.value)
   choice = precision_lib.choose(_PRECISION.value)
   if choice.message:
     print(f'evaluate_sample.py: {choice.message}', file=sys.stderr)

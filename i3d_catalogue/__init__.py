@@ -9,7 +9,7 @@ from i3d_catalogue import paths
 from i3d_catalogue.geometry import CHANNELS, FEATURE_SIZE, FPS, IMAGE_SIZE, MIN_FRAMES
 from i3d_catalogue.plan import (CHECKPOINT_BASENAME, MissingCheckpointError, Plan, Stream,
                                 checkpoint_prefix, has_checkpoint, make_plan,
-                                release_prefix)
+                                model_plan, release_prefix)
 from i3d_catalogue.releases import (EVAL_TYPES, EVAL_TYPES_WITH_AUTO, RELEASES, STREAMS,
                                     Release, read_labels, release_for, releases_of)
 
@@ -24,6 +24,6 @@ __all__ = [
     'CHANNELS', 'CHECKPOINT_BASENAME', 'EVAL_TYPES', 'EVAL_TYPES_WITH_AUTO',
     'FEATURE_SIZE', 'FPS', 'IMAGE_SIZE', 'MIN_FRAMES', 'MissingCheckpointError', 'PRECISIONS',
     'PRECISION_CHOICES', 'Plan', 'RECIPES', 'RELEASES', 'Release', 'STREAMS', 'Stream', 'checkpoint_prefix', 'has_checkpoint',
-    'make_plan', 'paths', 'read_labels', 'release_for',
+    'make_plan', 'model_plan', 'paths', 'read_labels', 'release_for',
     'release_prefix', 'releases_of',
 ]

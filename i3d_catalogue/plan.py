@@ -184,3 +184,37 @@ def make_plan(eval_type: str, imagenet_pretrained: bool, checkpoint_dir: str) ->
                   for name, release in zip(releases_lib.STREAMS[resolved], chosen))
   return Plan(resolved, eval_type, imagenet_pretrained, checkpoint_dir, streams,
               tuple(releases_lib.read_labels(chosen[0])))
+
+
+# A trained model's folder (`python -m train`): the network in the release's layout,
+# its class list, and what it was trained on.
+MODEL_SUBDIR = 'model'
+MODEL_LABEL_MAP = 'label_map.txt'
+MODEL_SUMMARY = 'train.json'
+
+
+def model_plan(model_dir: str) -> Plan:
+  """The plan of a model trained here: one stream, its own classes.
+
+  Raises:
+    MissingCheckpointError: If the folder holds no finished model, saying what belongs
+      there.
+    ValueError: If its label map and `train.json` disagree.
+  """
+  import json  # pylint: disable=g-import-not-at-top
+  summary_path = os.path.join(model_dir, MODEL_SUMMARY)
+  prefix = os.path.join(model_dir, MODEL_SUBDIR, CHECKPOINT_BASENAME)
+  if not (os.path.isfile(summary_path) and os.path.isfile(prefix + '.index')):
+    raise MissingCheckpointError(
+        f'{model_dir}: not a finished trained model (it needs {MODEL_SUMMARY}, '
+        f'{MODEL_LABEL_MAP} and {MODEL_SUBDIR}/{CHECKPOINT_BASENAME}.*, which '
+        'python -m train writes at its end)')
+  with open(summary_path) as f:
+    summary = json.load(f)
+  label_map = os.path.abspath(os.path.join(model_dir, MODEL_LABEL_MAP))
+  release = releases_lib.Release(f'model {model_dir}', summary['modality'],
+                                 summary['modality'], int(summary['num_classes']),
+                                 label_map)
+  labels = tuple(releases_lib.read_labels(release))
+  return Plan(summary['modality'], summary['modality'], False, model_dir,
+              (Stream(summary['modality'], release, prefix),), labels)
