@@ -80,6 +80,11 @@ class State:
 
 def make_state(strategy, recipe: Recipe, checkpoint_dir: Optional[str] = None):
   """The model (initialised from `recipe.init`) and optimizer, under the strategy."""
+  # Seeds the initialisers (a new logits layer, or every layer from scratch), so that
+  # a run is the same each time it starts.
+  tf.random.set_seed(recipe.seed)
+  # The same result on every run on a CPU (and refusal of ops that cannot promise it).
+  tf.config.experimental.enable_op_determinism()
   with strategy.scope():
     with tf.variable_creator_scope(_moving_averages_mean_aggregated):
       model = network.build(recipe)

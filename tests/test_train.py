@@ -1,0 +1,204 @@
+"""`python -m train` on camera motions over real pictures: the command from list to
+model, killed and resumed to the same weights, scored the same by `classify`; two
+replicas against one device; refused settings and a diverging loss."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from i3d import provision
+from i3d_catalogue import paths
+from tests.conftest import ROOT
+from train import camera_motion
+
+TWO_DEVICES = r'''
+import sys
+import numpy as np
+import tensorflow as tf
+cpu = tf.config.list_physical_devices('CPU')[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from classify import labelled
+from i3d import checkpoint
+from train import data, loop
+from train.recipe import Recipe
+folder, out = sys.argv[1:3]
+videos, classes, _ = labelled.read_labelled(folder + '/trainlist01.txt')
+recipe = Recipe(classes=tuple(classes), num_frames=9, batch_size=4, steps=2,
+                freeze_batch_norm=True, dropout_keep_prob=1.0)
+arrays = {}
+for name, devices in (('one', ['/cpu:0']), ('two', ['/cpu:0', '/cpu:1'])):
+  strategy = tf.distribute.MirroredStrategy(devices)
+  assert strategy.num_replicas_in_sync == len(devices)
+  state, _ = loop.make_state(strategy, recipe)
+  variables = checkpoint.model_variables(state.model)
+  arrays.update({f'before/{k}': v.numpy() for k, v in variables.items()})
+  iterator = iter(data.distributed_dataset(strategy, data.ClipLoader(videos, classes,
+                                                                      recipe), 0))
+  step = loop.train_step_fn(strategy, state, recipe)
+  for _ in range(recipe.steps):
+    step(iterator)
+  arrays.update({f'{name}/{k}': v.numpy() for k, v in variables.items()})
+np.savez(out, **arrays)
+'''
+
+
+def env():
+  values = dict(os.environ)
+  values.pop('TF_CPP_MIN_LOG_LEVEL', None)
+  return values
+
+
+@pytest.fixture(scope='module')
+def motions(tmp_path_factory):
+  """8 classes of camera motion, 2 training and 1 test clip each, 12 frames."""
+  provision.provision()
+  folder = tmp_path_factory.mktemp('motions')
+  camera_motion.generate(str(folder), 2, 1, 12, (112, 84), seed=1)
+  return folder
+
+
+def train_command(motions, output, *extra):
+  return [sys.executable, '-m', 'train', '--train_list', str(motions / 'trainlist01.txt'),
+          '--eval_list', str(motions / 'testlist01.txt'), '--video_dir', str(motions),
+          '--labels', str(motions / 'classInd.txt'), '--init', 'rgb_imagenet',
+          '--output_dir', str(output), '--num_frames', '9', '--batch_size', '2',
+          '--steps', '4', '--freeze_batch_norm', '--noflip', '--save_every', '1',
+          '--log_every', '1', *extra]
+
+
+def weights(model_dir):
+  reader = tf.train.load_checkpoint(str(model_dir / 'model' / 'model.ckpt'))
+  return {k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map()}
+
+
+def test_command_trains_resumes_and_classify_agrees(motions, tmp_path):
+  whole = subprocess.run(train_command(motions, tmp_path / 'whole'), cwd=ROOT, env=env(),
+                         capture_output=True, text=True, timeout=900)
+  assert whole.returncode == 0, whole.stderr
+  lines = whole.stdout.strip().splitlines()
+  assert lines[-1].startswith('eval top-1: ')
+  top1 = float(lines[-1].split(': ')[1])
+  assert [l.split(':')[0] for l in lines if l.startswith('step ')] == [
+      f'step {s}/4' for s in range(1, 5)]
+  for name in ('label_map.txt', 'train.json', 'model/model.ckpt.index', 'model/checkpoint'):
+    assert (tmp_path / 'whole' / name).exists(), name
+  assert (tmp_path / 'whole' / 'label_map.txt').read_text().split() == list(
+      camera_motion.CLASSES)
+  summary = json.loads((tmp_path / 'whole' / 'train.json').read_text())
+  assert summary['metrics']['top1'] == top1 and summary['num_classes'] == 8
+  # The release's layout: the original TF1 code's variable names and shapes.
+  names = set(weights(tmp_path / 'whole'))
+  assert 'RGB/inception_i3d/Logits/Conv3d_0c_1x1/conv_3d/w' in names
+  assert weights(tmp_path / 'whole')[
+      'RGB/inception_i3d/Logits/Conv3d_0c_1x1/conv_3d/b'].shape == (8,)
+
+  # Killed once the second step's checkpoint is written, then run again: the same end.
+  killed = tmp_path / 'killed'
+  process = subprocess.Popen(train_command(motions, killed), cwd=ROOT, env=env(),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  deadline = time.monotonic() + 600
+  while not (killed / 'train' / 'ckpt-2.index').exists():
+    assert process.poll() is None and time.monotonic() < deadline
+    time.sleep(0.05)
+  process.send_signal(signal.SIGKILL)
+  process.wait()
+  assert not (killed / 'model').exists()
+  resumed = subprocess.run(train_command(motions, killed), cwd=ROOT, env=env(),
+                           capture_output=True, text=True, timeout=900)
+  assert resumed.returncode == 0, resumed.stderr
+  assert 'continuing from' in resumed.stdout
+  assert resumed.stdout.strip().splitlines()[-1] == lines[-1]
+  expected, got = weights(tmp_path / 'whole'), weights(killed)
+  for name, value in expected.items():
+    np.testing.assert_array_equal(got[name], value, err_msg=name)
+
+  # classify scores the held-out list with the same top-1.
+  scored = subprocess.run(
+      [sys.executable, '-m', 'classify', '--videos', str(motions / 'testlist01.txt'),
+       '--video_dir', str(motions), '--labels', str(motions / 'classInd.txt'),
+       '--model_dir', str(tmp_path / 'whole'), '--window_frames', '0', '--output_dir',
+       str(tmp_path / 'scored'), '--noplots'], cwd=ROOT, env=env(), capture_output=True,
+      text=True, timeout=600)
+  assert scored.returncode == 0, scored.stderr
+  metrics = json.loads((tmp_path / 'scored' / 'metrics.json').read_text())
+  assert metrics['top1'] == top1
+
+  # The folder refuses a run with other settings, naming them.
+  other = subprocess.run(train_command(motions, tmp_path / 'whole', '--seed', '3'),
+                         cwd=ROOT, env=env(), capture_output=True, text=True, timeout=600)
+  assert other.returncode == 1
+  assert other.stderr.strip().endswith(
+      'holds a run with other settings (seed: 0 -> 3); use another --output_dir, or the '
+      'same settings to continue it')
+
+
+def test_a_diverging_loss_stops_the_run_naming_the_step(motions, tmp_path):
+  result = subprocess.run(train_command(motions, tmp_path / 'o', '--learning_rate', '1e30'),
+                          cwd=ROOT, env=env(), capture_output=True, text=True, timeout=600)
+  assert result.returncode == 1
+  [line] = result.stderr.strip().splitlines()
+  assert 'the loss is nan' in line or 'the loss is inf' in line
+  assert line.startswith('python -m train: step ')
+  assert not (tmp_path / 'o' / 'model').exists()
+
+
+def test_two_replicas_train_as_one_device(motions, tmp_path):
+  """MirroredStrategy over two logical CPUs against one, the same global batch of 4
+  (batch norm frozen, no dropout): the weights move the same after two steps."""
+  out = tmp_path / 'weights.npz'
+  result = subprocess.run([sys.executable, '-c', TWO_DEVICES, str(motions), str(out)],
+                          cwd=ROOT, env=env(), capture_output=True, text=True, timeout=900)
+  assert result.returncode == 0, result.stderr
+  arrays = np.load(out)
+  names = [k.split('/', 1)[1] for k in arrays.files if k.startswith('one/')]
+  moved = max(np.abs(arrays[f'one/{n}'] - arrays[f'before/{n}']).max() for n in names)
+  apart = max(np.abs(arrays[f'one/{n}'] - arrays[f'two/{n}']).max() for n in names)
+  assert moved > 1e-4  # The weights did move.
+  assert apart <= 1e-3 * moved
+
+
+def free_ports(count):
+  import socket  # pylint: disable=g-import-not-at-top
+  sockets = [socket.socket() for _ in range(count)]
+  for s in sockets:
+    s.bind(('localhost', 0))
+  ports = [s.getsockname()[1] for s in sockets]
+  for s in sockets:
+    s.close()
+  return ports
+
+
+def test_two_worker_processes_train_as_one(motions, tmp_path):
+  """MultiWorkerMirroredStrategy over two processes on this machine (TF_CONFIG with
+  loopback addresses) against one process, the same global batch: the same weights."""
+  common = ['--dropout_keep_prob', '1', '--steps', '2', '--save_every', '2']
+  workers = [f'localhost:{port}' for port in free_ports(2)]
+  processes = []
+  for index in range(2):
+    config = json.dumps({'cluster': {'worker': workers},
+                         'task': {'type': 'worker', 'index': index}})
+    processes.append(subprocess.Popen(
+        train_command(motions, tmp_path / 'cluster', *common), cwd=ROOT,
+        env=dict(env(), TF_CONFIG=config), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True))
+  single = subprocess.run(train_command(motions, tmp_path / 'single', *common), cwd=ROOT,
+                          env=env(), capture_output=True, text=True, timeout=900)
+  assert single.returncode == 0, single.stderr
+  for process in processes:
+    _, stderr = process.communicate(timeout=900)
+    assert process.returncode == 0, stderr
+  one, two = weights(tmp_path / 'single'), weights(tmp_path / 'cluster')
+  release = tf.train.load_checkpoint(os.path.join(paths.checkpoint_dir(), 'rgb_imagenet',
+                                                  'model.ckpt'))
+  kept = [n for n in one if '/Logits/' not in n]  # Loaded from the release, then trained.
+  moved = max(np.abs(one[n] - release.get_tensor(n)).max() for n in kept)
+  apart = max(np.abs(one[n] - two[n]).max() for n in one)
+  assert moved > 1e-5  # The weights did move.
+  assert apart <= 1e-3 * moved
