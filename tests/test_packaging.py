@@ -15,7 +15,7 @@ from i3d_catalogue import paths
 from preprocess import sample
 from tests.conftest import ROOT
 
-PACKAGES = {'i3d', 'i3d_catalogue', 'i3d_assets', 'preprocess', 'classify'}
+PACKAGES = {'i3d', 'i3d_catalogue', 'i3d_assets', 'preprocess', 'classify', 'train'}
 
 
 def source_files():
