@@ -8,7 +8,7 @@ cut, cropped and flipped with a generator seeded by (seed, p). Videos are decode
 example (RGB: decoding is cheap next to the network), in parallel by `tf.data`.
 """
 
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, Sequence, Tuple
 
 from classify.sources import Video
 from i3d_catalogue import CHANNELS, IMAGE_SIZE
@@ -107,7 +107,3 @@ def distributed_dataset(strategy: tf.distribute.Strategy, loader: ClipLoader,
     return examples.batch(per_replica).prefetch(2)
 
   return strategy.distribute_datasets_from_function(dataset_fn)
-
-
-def class_counts(loader: ClipLoader, num_classes: int) -> List[int]:
-  return np.bincount(loader.labels, minlength=num_classes).tolist()

@@ -8,6 +8,8 @@ each divided by the global batch: the mean over the global batch, as on one devi
 """
 
 import dataclasses
+import json
+import os
 import time
 from typing import Callable, Dict, List, Optional
 
@@ -27,8 +29,6 @@ class LossNotFiniteError(ValueError):
 def strategy_for(devices: Optional[List[str]] = None) -> tf.distribute.Strategy:
   """MultiWorkerMirroredStrategy when TF_CONFIG names a cluster, else MirroredStrategy
   over `devices` (default: every GPU, else the CPU)."""
-  import json  # pylint: disable=g-import-not-at-top
-  import os  # pylint: disable=g-import-not-at-top
   config = json.loads(os.environ.get('TF_CONFIG', '{}'))
   if len(config.get('cluster', {}).get('worker', [])) > 1:
     return tf.distribute.MultiWorkerMirroredStrategy()

@@ -15,7 +15,7 @@ import json
 import os
 import tempfile
 import time
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, Optional, Sequence
 
 from classify.sources import Video
 from i3d_assets import files
@@ -149,7 +149,3 @@ def finish(output_dir: str, state: loop.State, recipe: Recipe, metrics: Dict,
                                                  'videos_scored')}}
   files.write_atomically(os.path.join(output_dir, TRAIN_JSON),
                          (json.dumps(summary, indent=1) + '\n').encode())
-
-
-def class_names_in(videos: List[Video]) -> List[str]:
-  return sorted({v.label for v in videos})
