@@ -6,6 +6,8 @@ batch norm and ReLU add under 1% and are not counted, as is usual for this figur
 (the 108 GFLOPs often quoted for I3D on 64 frames counts multiply-adds).
 """
 
+import time
+
 import numpy as np
 import tensorflow as tf
 
@@ -22,3 +24,18 @@ def conv_flops(model, input_shape) -> int:
       kernel = op.inputs[1].shape.as_list()
       total += 2 * int(np.prod(output)) * int(np.prod(kernel[:-1]))
   return total
+
+
+def matmul_roofline(repeats: int = 3, n: int = 4096) -> float:
+  """GFLOP/s of a float32 `tf.matmul` of two n x n matrices, compiled: the best of
+  `repeats` timed calls after an untimed one."""
+  a = tf.random.normal((n, n))
+  b = tf.random.normal((n, n))
+  matmul = tf.function(lambda x, y: tf.matmul(x, y), autograph=False)
+  matmul(a, b).numpy()
+  times = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    matmul(a, b).numpy()
+    times.append(time.perf_counter() - start)
+  return 2 * n ** 3 / min(times) / 1e9

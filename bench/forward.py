@@ -61,15 +61,6 @@ def best_seconds(fn, *args):
   return min(times), first
 
 
-def matmul_roofline(n=4096):
-  """GFLOP/s of a float32 `tf.matmul` of two n x n matrices, compiled."""
-  a = tf.random.normal((n, n))
-  b = tf.random.normal((n, n))
-  matmul = tf.function(lambda x, y: tf.matmul(x, y), autograph=False)
-  seconds, _ = best_seconds(lambda: matmul(a, b).numpy())
-  return 2 * n ** 3 / seconds / 1e9
-
-
 def evaluate_phases():
   """`evaluate_sample.py --eval_type rgb`, phase by phase, in a fresh process."""
   script = f'''
@@ -108,7 +99,7 @@ print(json.dumps(dict(imports=t1 - t0, model_build=t2 - t1, checkpoint_load=t3 -
 
 def main(argv):
   del argv
-  roofline = matmul_roofline()
+  roofline = flops.matmul_roofline(_REPEATS.value)
   print(f'float32 matmul roofline: {roofline:.1f} GFLOP/s', flush=True)
   release = i3d_catalogue.RELEASES['rgb_imagenet']
   models = {precision: releases.load_release(release, dtype=precision)

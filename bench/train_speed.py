@@ -23,7 +23,6 @@ import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-posi
 
 from bench import flops  # pylint: disable=g-import-not-at-top,wrong-import-position
 from bench import record  # pylint: disable=g-import-not-at-top,wrong-import-position
-from bench.forward import matmul_roofline  # pylint: disable=g-import-not-at-top
 from train import loop  # pylint: disable=g-import-not-at-top,wrong-import-position
 from train.recipe import Recipe  # pylint: disable=g-import-not-at-top,wrong-import-position
 
@@ -56,7 +55,7 @@ def measure(batch, frames, freeze):
 
 
 def main(unused_argv):
-  roofline = matmul_roofline()
+  roofline = flops.matmul_roofline()
   figures = {'matmul_roofline_gflops': roofline, 'runs': []}
   for config in _CONFIGS.value:
     batch, frames = (int(n) for n in config.split('x'))
