@@ -42,6 +42,9 @@ class Recipe:
     if self.train_layers not in TRAIN_LAYERS:
       raise ValueError(f'--train_layers must be one of {", ".join(TRAIN_LAYERS)}, got '
                        f'{self.train_layers!r}')
+    if self.init in RELEASES and RELEASES[self.init].modality != self.modality:
+      raise ValueError(f'--init {self.init} is a {RELEASES[self.init].modality} network; '
+                       f'the training set is {self.modality}')
     if self.init == 'scratch' and self.train_layers == 'logits':
       raise ValueError('--train_layers logits needs a pretrained --init, not scratch')
     if sorted(self.lr_boundaries) != list(self.lr_boundaries):

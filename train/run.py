@@ -77,7 +77,6 @@ def train(recipe: Recipe, train_videos: Sequence[Video], eval_videos: Sequence[V
   if chief:
     os.makedirs(output_dir, exist_ok=True)
     with lock.folder_lock(output_dir):
-      claim(output_dir, recipe)
       return _train(recipe, train_videos, eval_videos, output_dir, schedule,
                     checkpoint_dir, strategy, write, chief)
   return _train(recipe, train_videos, eval_videos, output_dir, schedule, checkpoint_dir,
@@ -87,6 +86,8 @@ def train(recipe: Recipe, train_videos: Sequence[Video], eval_videos: Sequence[V
 def _train(recipe, train_videos, eval_videos, output_dir, schedule, checkpoint_dir,
            strategy, write, chief):
   state, loaded = loop.make_state(strategy, recipe, checkpoint_dir)
+  if chief:  # Claimed once the initialisation has loaded: a failed start claims nothing.
+    claim(output_dir, recipe)
   # Workers other than the chief save where nobody reads (MultiWorkerMirroredStrategy
   # needs every worker to take part in a save).
   saves = (os.path.join(output_dir, 'train') if chief else
