@@ -5,6 +5,7 @@ or float32 converted from the stated range), checked as they come: memory holds 
 video of a set, never the set. Every error names the file (and the video in it).
 """
 
+import abc
 import dataclasses
 import glob
 import os
@@ -43,7 +44,7 @@ def is_statistics_file(path: str) -> bool:
 
 
 @dataclasses.dataclass
-class VideoSet:
+class VideoSet(abc.ABC):
   """Videos from one source.
 
   Attributes:
@@ -55,8 +56,9 @@ class VideoSet:
   count: int
   num_frames: int
 
+  @abc.abstractmethod
   def videos(self) -> Iterator[np.ndarray]:
-    raise NotImplementedError
+    """The set's videos, `[num_frames, H, W, 3]` in [0, 255], one at a time."""
 
 
 class ArraySet(VideoSet):
