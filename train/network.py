@@ -45,9 +45,9 @@ def initialise(model: InceptionI3d, recipe: Recipe, checkpoint_dir: Optional[str
 
 
 def trainable(model: InceptionI3d, recipe: Recipe) -> List[tf.Variable]:
-  """The variables SGD updates: all but batch norm's moving statistics, or only the
-  logits layer's (`--train_layers logits`)."""
-  variables = [v for v in model.trainable_variables if 'moving_' not in v.name]
+  """The variables SGD updates: every trainable one (not batch norm's moving
+  statistics), or only the logits layer's (`--train_layers logits`)."""
+  variables = list(model.trainable_variables)
   if recipe.train_layers == 'logits':
     variables = [v for v in variables if f'/{LOGITS}' in v.name]
   return variables
