@@ -100,13 +100,13 @@ def _train(recipe, train_videos, eval_videos, output_dir, schedule, checkpoint_d
     write(f'initialised from {loaded}')
   loader = data.ClipLoader(train_videos, recipe.classes, recipe)
   first = int(state.step.numpy())
+  forward = evaluate.predictor(state.model)  # Traced once, for every evaluation.
   if first < recipe.steps:
     iterator = iter(data.distributed_dataset(strategy, loader, first))
     step_fn = loop.train_step_fn(strategy, state, recipe)
     progress = loop.Progress(schedule.log_every, write)
     summaries = tf.summary.create_file_writer(os.path.join(output_dir, 'logs') if chief
                                               else tempfile.mkdtemp())
-    forward = evaluate.predictor(state.model)
     for step in range(first + 1, recipe.steps + 1):
       state.learning_rate.assign(recipe.learning_rate_at(step - 1))
       loss, correct = (float(x) for x in step_fn(iterator))
@@ -127,7 +127,7 @@ def _train(recipe, train_videos, eval_videos, output_dir, schedule, checkpoint_d
               f'{metrics["mean_class_accuracy"]:.4f}')
         with summaries.as_default(step=step):
           tf.summary.scalar('eval_top1', metrics['top1'])
-  metrics = evaluate.accuracy(evaluate.predictor(state.model), eval_videos, recipe.classes)
+  metrics = evaluate.accuracy(forward, eval_videos, recipe.classes)
   if chief:
     finish(output_dir, state, recipe, metrics, len(train_videos))
   write(f'eval top-5: {metrics["top5"]:.4f}, mean class accuracy '
