@@ -61,7 +61,10 @@ class BatchNorm(snt.Module):
     """Normalises `x` of shape `[..., C]`."""
     self._initialize(x)
     if is_training:
-      mean, variance = tf.nn.moments(x, axes=list(range(len(x.shape) - 1)))
+      # Statistics in the variables' dtype: under mixed precision (bfloat16 `x`, float32
+      # variables) a bfloat16 moving average would lose the 0.1% steps of decay 0.999.
+      mean, variance = tf.nn.moments(tf.cast(x, self.moving_mean.dtype),
+                                     axes=list(range(len(x.shape) - 1)))
       self.moving_mean.assign(
           self._decay * self.moving_mean + (1 - self._decay) * mean)
       self.moving_variance.assign(
@@ -69,5 +72,5 @@ class BatchNorm(snt.Module):
     else:
       mean, variance = self.moving_mean, self.moving_variance
     return tf.nn.batch_normalization(
-        x, mean, variance, offset=self.beta, scale=None,
-        variance_epsilon=self._eps)
+        x, tf.cast(mean, x.dtype), tf.cast(variance, x.dtype),
+        offset=tf.cast(self.beta, x.dtype), scale=None, variance_epsilon=self._eps)

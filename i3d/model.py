@@ -268,6 +268,7 @@ class InceptionI3d(snt.Module):
                final_endpoint: str = 'Logits',
                dtype: tf.DType = tf.float32,
                ops: str = '3d',
+               compute_dtype: Optional[tf.DType] = None,
                name: str = 'inception_i3d'):
     """Constructs the model.
 
@@ -283,6 +284,10 @@ class InceptionI3d(snt.Module):
         ones (same variables), for TFLite, which has no 3D pools and a slow,
         unquantizable 3D convolution; inputs must then have a fixed shape. The
         max-pools give identical values, the rest the same to float rounding.
+      compute_dtype: The computation's dtype when it differs from the variables'
+        (mixed precision, for training: `tf.bfloat16` computation on `tf.float32`
+        variables, which the gradients update; batch norm's statistics stay in
+        float32). Default: `dtype`.
       name: Module name, the model's scope (`inception_i3d` in the release).
 
     Raises:
@@ -300,6 +305,7 @@ class InceptionI3d(snt.Module):
     self._max_pool, self._avg_pool = OPS[ops]
     self._num_classes = num_classes
     self._dtype = tf.as_dtype(dtype)
+    self._compute_dtype = tf.as_dtype(compute_dtype or dtype)
     self._spatial_squeeze = spatial_squeeze
     self._final_endpoint = final_endpoint
     self._endpoints = self.VALID_ENDPOINTS[:self.VALID_ENDPOINTS.index(final_endpoint) + 1]
@@ -327,6 +333,10 @@ class InceptionI3d(snt.Module):
   @property
   def dtype(self) -> tf.DType:
     return self._dtype
+
+  @property
+  def compute_dtype(self) -> tf.DType:
+    return self._compute_dtype
 
   @property
   def final_endpoint(self) -> str:
@@ -388,15 +398,26 @@ class InceptionI3d(snt.Module):
     Returns:
       `(output at final_endpoint, end_points)`. Logits are `[B, num_classes]`, or
       `[B, 1, 1, num_classes]` without spatial squeeze; they are averaged over time.
-      Everything is in the model's `dtype`.
+      Everything is in the model's `compute_dtype`.
 
     Raises:
       ValueError: On a `dropout_keep_prob` outside (0, 1], an input that is not of
         rank 5, has other channels than the built model, or is too small to reach the
         logits' 2x7x7 pool.
     """
-    inputs = tf.cast(inputs, self._dtype)
+    inputs = tf.cast(inputs, self._compute_dtype)
     self._check_inputs(inputs, dropout_keep_prob)
+    if self._compute_dtype == self._dtype:
+      return self._run(inputs, is_training, dropout_keep_prob, dropout_seed)
+    if self.input_channels is None:  # Variables take the dtype of the first inputs.
+      smallest = tf.zeros((1,) + self.min_input_size() + (inputs.shape[-1],), self._dtype)
+      self._run(smallest, False, 1.0, None)
+    # Mixed precision: convolutions read their variables cast (batch norm casts its own).
+    cast = lambda variable: tf.cast(variable, self._compute_dtype)
+    with snt.custom_variable_getter(cast, classes=(snt.Conv3D, Conv3DFrom2D)):
+      return self._run(inputs, is_training, dropout_keep_prob, dropout_seed)
+
+  def _run(self, inputs, is_training, dropout_keep_prob, dropout_seed):
     end_points = {}
     net = inputs
     for end_point in self._endpoints:

@@ -135,6 +135,31 @@ def _frames(path: str, modalities: Tuple[str, ...], options: Options) -> Iterato
     yield _Frame(rgb, pair, offset, options.recipe)
 
 
+def iter_flow_fields(path: str, options: Options = Options()) -> Iterator[np.ndarray]:
+  """Yields TV-L1 flow `[H, W, 2]` float32 in pixels between consecutive resampled
+  frames at the resized (uncropped) size, as `iter_inputs` computes it before its
+  crop: for a cache from which random crops are cut later."""
+  info = video_lib.probe(path)
+
+  def pairs():
+    previous = None
+    for frame in video_lib.read_frames(path, start=options.start, end=options.end,
+                                       info=info):
+      gray = flow_lib.to_gray(transforms.resize(frame, options.recipe))
+      if previous is not None:
+        yield previous, gray
+      previous = gray
+
+  workers = options.workers or os.cpu_count() or 1
+  with OrderedMap(_pair_flow, pairs(), processes=workers if workers > 1 else 0,
+                  initializer=flow_lib.start_worker) as flows:
+    yield from flows
+
+
+def _pair_flow(pair: Tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+  return flow_lib.tvl1(*pair)
+
+
 def rgb_input(frame: np.ndarray, recipe: str, offset: Tuple[int, int],
               resized: Optional[np.ndarray] = None) -> np.ndarray:
   """A decoded RGB uint8 frame to the network's `[224, 224, 3]` float32 in [-1, 1]:

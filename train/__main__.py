@@ -18,7 +18,7 @@ from absl import flags
 from absl import logging
 from classify import labelled
 from i3d_assets import faults
-from i3d_catalogue import MIN_FRAMES, paths
+from i3d_catalogue import MIN_FRAMES, RELEASES, paths
 
 from preprocess import video as video_lib
 from train import recipe as recipe_lib
@@ -41,6 +41,17 @@ _INIT = flags.DEFINE_string('init', 'rgb_imagenet', 'A release (rgb_imagenet, rg
                             '...), a checkpoint path, or scratch.')
 _CHECKPOINT_DIR = flags.DEFINE_string('checkpoint_dir', None, 'Folder of the release '
                                       f'checkpoints (default: {paths.checkpoint_dir()}).')
+_MODALITY = flags.DEFINE_enum('modality', None, list(recipe_lib.MODALITIES),
+                              'The stream to train (default: --init\'s, rgb for '
+                              'scratch or a checkpoint path). flow: TV-L1 computed once '
+                              'per video into --flow_cache_dir first.')
+_FLOW_CACHE_DIR = flags.DEFINE_string('flow_cache_dir', None, 'Where the flow stream\'s '
+                                      'per-video flow is kept (default: '
+                                      'OUTPUT_DIR/flow_cache); runs may share one.')
+_PRECISION = flags.DEFINE_enum('precision', 'float32', list(recipe_lib.PRECISIONS),
+                               'bfloat16: mixed precision (bfloat16 computation, float32 '
+                               'variables); faster only with bfloat16 units (GPUs, '
+                               'AVX512_BF16/AMX CPUs).')
 _TRAIN_LAYERS = flags.DEFINE_enum('train_layers', 'all', list(recipe_lib.TRAIN_LAYERS),
                                   'all (full fine-tuning) or logits (the last layer).')
 _NUM_FRAMES = flags.DEFINE_integer('num_frames', 64, 'Frames per training clip, 25 fps.',
@@ -85,19 +96,23 @@ def run() -> None:
   if skipped or skipped_eval:
     print(f'{PROGRAM}: skipped {skipped} training and {skipped_eval} held-out videos that '
           'are missing or unreadable (--skip_missing)', file=sys.stderr)
+  modality = _MODALITY.value or (RELEASES[_INIT.value].modality
+                                 if _INIT.value in RELEASES else 'rgb')
   recipe = recipe_lib.Recipe(
-      init=_INIT.value, train_layers=_TRAIN_LAYERS.value, classes=tuple(class_names),
+      modality=modality, init=_INIT.value, train_layers=_TRAIN_LAYERS.value, classes=tuple(class_names),
       num_frames=_NUM_FRAMES.value, batch_size=_BATCH_SIZE.value, steps=_STEPS.value,
       learning_rate=_LEARNING_RATE.value,
       lr_boundaries=tuple(int(s) for s in _LR_BOUNDARIES.value),
       weight_decay=_WEIGHT_DECAY.value, dropout_keep_prob=_DROPOUT_KEEP_PROB.value,
-      flip=_FLIP.value, freeze_batch_norm=_FREEZE_BATCH_NORM.value, seed=_SEED.value)
+      flip=_FLIP.value, freeze_batch_norm=_FREEZE_BATCH_NORM.value,
+      precision=_PRECISION.value, seed=_SEED.value)
   print(f'{len(train_videos)} training and {len(eval_videos)} held-out videos, '
-        f'{len(class_names)} classes; {recipe.steps} steps of {recipe.batch_size} clips of '
-        f'{recipe.num_frames} frames', flush=True)
+        f'{len(class_names)} classes; {recipe.steps} steps of {recipe.batch_size} '
+        f'{recipe.modality} clips of {recipe.num_frames} frames', flush=True)
   run_lib.train(recipe, train_videos, eval_videos, _OUTPUT_DIR.value,
                 run_lib.Schedule(_SAVE_EVERY.value, _LOG_EVERY.value, _EVAL_EVERY.value),
-                _CHECKPOINT_DIR.value, write=lambda line: print(line, flush=True))
+                _CHECKPOINT_DIR.value, write=lambda line: print(line, flush=True),
+                flow_cache_dir=_FLOW_CACHE_DIR.value)
 
 
 def main(argv):

@@ -103,12 +103,17 @@ def write_avi(path: str, frames: Sequence[np.ndarray], fps: int = 25) -> None:
 
 
 def generate(output_dir: str, train_per_class: int, test_per_class: int, frames: int,
-             size: Tuple[int, int], seed: int = 0) -> None:
-  """Writes the set in UCF-101's layout (see the module's docstring)."""
+             size: Tuple[int, int], seed: int = 0,
+             classes: Sequence[str] = CLASSES) -> None:
+  """Writes the set in UCF-101's layout (see the module's docstring); `classes`, a
+  subset of `CLASSES`, for a smaller set."""
+  unknown = sorted(set(classes) - set(CLASSES))
+  if unknown:
+    raise ValueError(f'unknown camera motions {unknown}; known: {", ".join(CLASSES)}')
   rng = np.random.default_rng(seed)
   splits = {'train': pictures(TRAIN_VIDEOS, 12), 'test': pictures(TEST_VIDEOS, 6)}
   lists = {'train': [], 'test': []}
-  for index, name in enumerate(CLASSES, start=1):
+  for index, name in enumerate(classes, start=1):
     os.makedirs(os.path.join(output_dir, name), exist_ok=True)
     for split, count in (('train', train_per_class), ('test', test_per_class)):
       for clip in range(count):
@@ -120,7 +125,7 @@ def generate(output_dir: str, train_per_class: int, test_per_class: int, frames:
                   render(picture, motion_of(name, speed), frames, size, rng))
         lists[split].append(f'{relative} {index}' if split == 'train' else relative)
   with open(os.path.join(output_dir, 'classInd.txt'), 'w') as f:
-    f.writelines(f'{i} {name}\n' for i, name in enumerate(CLASSES, start=1))
+    f.writelines(f'{i} {name}\n' for i, name in enumerate(classes, start=1))
   for split, lines in lists.items():
     with open(os.path.join(output_dir, f'{split}list01.txt'), 'w') as f:
       f.writelines(line + '\n' for line in lines)

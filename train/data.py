@@ -4,11 +4,12 @@ that an uninterrupted one would.
 
 Example `p` (the p-th of the run, p = step * global_batch + slot) is video
 `order_e[p % N]` of epoch `e = p // N` (`order_e` a permutation seeded by (seed, e)),
-cut, cropped and flipped with a generator seeded by (seed, p). Videos are decoded per
-example (RGB: decoding is cheap next to the network), in parallel by `tf.data`.
+cut, cropped and flipped with a generator seeded by (seed, p). RGB videos are decoded
+per example (decoding is cheap next to the network), in parallel by `tf.data`; flow is
+read from the run's `FlowCache` (TV-L1 is not cheap).
 """
 
-from typing import Dict, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 from classify.sources import Video
 from i3d_catalogue import CHANNELS, IMAGE_SIZE
@@ -18,15 +19,38 @@ from i3d.quiet_tf import tf
 from preprocess import pipeline
 from preprocess import transforms
 from preprocess import video as video_lib
+from train.flow_cache import FlowCache
 from train.recipe import Recipe
+
+
+class Clips:
+  """A modality's clips: augmented for training, whole for evaluation."""
+
+  def __init__(self, recipe: Recipe, flow_cache: Optional[FlowCache] = None):
+    if recipe.modality == 'flow' and flow_cache is None:
+      raise ValueError('the flow stream needs a FlowCache')
+    self.recipe = recipe
+    self.flow_cache = flow_cache
+
+  def training(self, path: str, rng: np.random.Generator) -> np.ndarray:
+    if self.recipe.modality == 'flow':
+      return augmented_flow_clip(self.flow_cache.load(path), self.recipe, rng)
+    return augmented_clip(path, self.recipe, rng)
+
+  def evaluation(self, path: str) -> np.ndarray:
+    if self.recipe.modality == 'flow':
+      return eval_flow_clip(self.flow_cache.load(path))
+    return eval_clip(path)
 
 
 class ClipLoader:
   """Turns run positions into augmented clips `[T, 224, 224, C]` and labels."""
 
-  def __init__(self, videos: Sequence[Video], class_names: Sequence[str], recipe: Recipe):
+  def __init__(self, videos: Sequence[Video], class_names: Sequence[str], recipe: Recipe,
+               clips: Optional[Clips] = None):
     self.videos = list(videos)
     self.recipe = recipe
+    self.clips = clips or Clips(recipe)
     index = {name: i for i, name in enumerate(class_names)}
     self.labels = np.array([index[v.label] for v in self.videos], np.int32)
     self._orders: Dict[int, np.ndarray] = {}
@@ -41,7 +65,11 @@ class ClipLoader:
   def example(self, position: int) -> Tuple[np.ndarray, np.int32]:
     index = self.video_at(position)
     rng = np.random.default_rng([self.recipe.seed, 1, position])
-    return augmented_clip(self.videos[index].path, self.recipe, rng), self.labels[index]
+    return self.clips.training(self.videos[index].path, rng), self.labels[index]
+
+
+def _clip_start(length: int, count: int, rng: np.random.Generator) -> int:
+  return int(rng.integers(0, max(length - count, 0) + 1))
 
 
 def augmented_clip(path: str, recipe: Recipe, rng: np.random.Generator) -> np.ndarray:
@@ -50,7 +78,7 @@ def augmented_clip(path: str, recipe: Recipe, rng: np.random.Generator) -> np.nd
   flip for the whole clip, in [-1, 1]."""
   frames = list(video_lib.read_frames(path))
   count = recipe.num_frames
-  start = int(rng.integers(0, max(len(frames) - count, 0) + 1))
+  start = _clip_start(len(frames), count, rng)
   chosen = [frames[(start + k) % len(frames)] for k in range(count)]
   resized_shape = transforms.resize(chosen[0], 'kinetics').shape
   offset = transforms.random_crop_offset(resized_shape, rng)
@@ -60,9 +88,30 @@ def augmented_clip(path: str, recipe: Recipe, rng: np.random.Generator) -> np.nd
   return np.ascontiguousarray(clip)
 
 
+def augmented_flow_clip(flow: np.ndarray, recipe: Recipe,
+                        rng: np.random.Generator) -> np.ndarray:
+  """As `augmented_clip`, from a video's cached flow `[N, H, W, 2]` (`FlowCache`):
+  `num_frames` flow frames, a random crop, and a flip that also negates the horizontal
+  component (a mirrored video moves the other way)."""
+  count = recipe.num_frames
+  start = _clip_start(len(flow), count, rng)
+  chosen = [(start + k) % len(flow) for k in range(count)]
+  y, x = transforms.random_crop_offset(flow.shape[1:], rng)
+  clip = np.asarray(flow[chosen, y:y + IMAGE_SIZE, x:x + IMAGE_SIZE], np.float32)
+  if recipe.flip and rng.random() < 0.5:
+    clip = clip[:, :, ::-1] * np.array([-1, 1], np.float32)
+  return np.ascontiguousarray(clip)
+
+
 def eval_clip(path: str) -> np.ndarray:
   """The whole video, centre crop, as the release tests: `[1, T, 224, 224, 3]`."""
   return pipeline.video_to_arrays(path, ['rgb'], pipeline.Options(progress=False))['rgb']
+
+
+def eval_flow_clip(flow: np.ndarray) -> np.ndarray:
+  """The whole cached flow `[N, H, W, 2]`, centre crop: `[1, N, 224, 224, 2]`."""
+  y, x = transforms.centre_crop_offset(flow.shape[1:])
+  return np.asarray(flow[np.newaxis, :, y:y + IMAGE_SIZE, x:x + IMAGE_SIZE], np.float32)
 
 
 def replica_positions(step_batch: int, global_batch: int, per_replica: int,

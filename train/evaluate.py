@@ -15,14 +15,16 @@ from train import data
 def predictor(model: InceptionI3d):
   """The model in inference mode (batch norm's moving statistics, no dropout)."""
   spec = tf.TensorSpec([1, None, 224, 224, None], tf.float32)
-  return tf.function(lambda clip: model(clip, is_training=False)[0], input_signature=[spec])
+  return tf.function(lambda clip: tf.cast(model(clip, is_training=False)[0], tf.float32),
+                     input_signature=[spec])
 
 
-def accuracy(forward, videos: Sequence[Video], class_names: Sequence[str]) -> Dict:
+def accuracy(forward, videos: Sequence[Video], class_names: Sequence[str],
+             clips: data.Clips) -> Dict:
   """`classify`'s metrics (`report.accuracy`) over `videos`, whose labels are names."""
   rows = []
   for video in videos:
-    logits = forward(data.eval_clip(video.path)).numpy()[0]
+    logits = forward(clips.evaluation(video.path)).numpy()[0]
     ranked = [class_names[i] for i in np.argsort(-logits, kind='stable')[:5]]
     rows.append({'label': video.label, 'status': 'ok', 'top1': ranked[0], 'top5': ranked,
                  'correct_top1': ranked[0] == video.label,

@@ -85,6 +85,7 @@ def make_state(strategy, recipe: Recipe, checkpoint_dir: Optional[str] = None):
   tf.random.set_seed(recipe.seed)
   # The same result on every run on a CPU (and refusal of ops that cannot promise it).
   tf.config.experimental.enable_op_determinism()
+  network.check_precision(recipe)
   with strategy.scope():
     with tf.variable_creator_scope(_moving_averages_mean_aggregated):
       model = network.build(recipe)
@@ -111,6 +112,7 @@ def train_step_fn(strategy, state: State, recipe: Recipe):
       logits, _ = state.model(clips, is_training=is_training,
                               dropout_keep_prob=recipe.dropout_keep_prob,
                               dropout_seed=seed)
+      logits = tf.cast(logits, tf.float32)  # bfloat16 under mixed precision.
       losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
       loss = tf.nn.compute_average_loss(losses, global_batch_size=recipe.batch_size)
       decay = recipe.weight_decay * tf.add_n([tf.nn.l2_loss(w) for w in decayed])

@@ -5,8 +5,9 @@ SGD with momentum 0.9; learning rate 0.1 from scratch, 0.01 when fine-tuning, di
 TF-slim's L2 regulariser: `decay * sum(w^2) / 2`); dropout keeping 0.5 before the
 logits; clips of `num_frames` at 25 fps from a random start (short videos looped), the
 shorter side resized to 256 and a random 224x224 crop, a random left-right flip of the
-whole clip; batch norm trained with the release's semantics or frozen. Evaluation: the
-centre crop of the whole video, as the release tests (`classify --window_frames 0`).
+whole clip (for flow, the horizontal component negated too); batch norm trained with
+the release's semantics or frozen. Evaluation: the centre crop of the whole video, as the
+release tests (`classify --window_frames 0`).
 """
 
 import dataclasses
@@ -17,6 +18,8 @@ from i3d_catalogue import RELEASES
 
 INITS = tuple(RELEASES) + ('scratch',)
 TRAIN_LAYERS = ('all', 'logits')
+MODALITIES = ('rgb', 'flow')
+PRECISIONS = ('float32', 'bfloat16')  # bfloat16: computation, on float32 variables.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,15 +39,22 @@ class Recipe:
   dropout_keep_prob: float = 0.5
   flip: bool = True
   freeze_batch_norm: bool = False
+  precision: str = 'float32'
   seed: int = 0
 
   def __post_init__(self):
+    if self.modality not in MODALITIES:
+      raise ValueError(f'--modality must be one of {", ".join(MODALITIES)}, got '
+                       f'{self.modality!r}')
+    if self.precision not in PRECISIONS:
+      raise ValueError(f'--precision must be one of {", ".join(PRECISIONS)}, got '
+                       f'{self.precision!r}')
     if self.train_layers not in TRAIN_LAYERS:
       raise ValueError(f'--train_layers must be one of {", ".join(TRAIN_LAYERS)}, got '
                        f'{self.train_layers!r}')
     if self.init in RELEASES and RELEASES[self.init].modality != self.modality:
-      raise ValueError(f'--init {self.init} is a {RELEASES[self.init].modality} network; '
-                       f'the training set is {self.modality}')
+      raise ValueError(f'--init {self.init} is a {RELEASES[self.init].modality} network, '
+                       f'not {self.modality} (--modality)')
     if self.init == 'scratch' and self.train_layers == 'logits':
       raise ValueError('--train_layers logits needs a pretrained --init, not scratch')
     if sorted(self.lr_boundaries) != list(self.lr_boundaries):

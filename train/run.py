@@ -5,6 +5,7 @@ that every tool here runs.
   settings.json      the recipe, written first; a run with other settings is refused
   train/             checkpoints (model, optimizer slots, step) every `save_every` steps
   logs/              TensorBoard summaries
+  flow_cache/        the flow stream's TV-L1 flow per video (unless `flow_cache_dir`)
   model/             the final model in the release's checkpoint layout (TF1 reads it)
   label_map.txt      its classes in logit order
   train.json         the settings and final metrics
@@ -26,6 +27,7 @@ from i3d.quiet_tf import tf
 from train import data
 from train import evaluate
 from train import loop
+from train.flow_cache import FlowCache
 from train.recipe import Recipe
 
 SETTINGS = 'settings.json'
@@ -70,21 +72,29 @@ def is_chief(strategy) -> bool:
 def train(recipe: Recipe, train_videos: Sequence[Video], eval_videos: Sequence[Video],
           output_dir: str, schedule: Schedule = Schedule(),
           checkpoint_dir: Optional[str] = None, strategy=None,
-          write: Callable[[str], None] = print) -> Dict:
-  """Trains (or continues) the run in `output_dir`; returns the final metrics."""
+          write: Callable[[str], None] = print, flow_cache_dir: Optional[str] = None) -> Dict:
+  """Trains (or continues) the run in `output_dir`; returns the final metrics.
+
+  The flow stream's TV-L1 flow is computed first, once per video, into
+  `flow_cache_dir` (default `<output_dir>/flow_cache`; share one between runs on the
+  same videos).
+  """
+  flow_cache = None
+  if recipe.modality == 'flow':
+    flow_cache = FlowCache(flow_cache_dir or os.path.join(output_dir, 'flow_cache'))
   strategy = strategy or loop.strategy_for()
   chief = is_chief(strategy)
   if chief:
     os.makedirs(output_dir, exist_ok=True)
     with lock.folder_lock(output_dir):
       return _train(recipe, train_videos, eval_videos, output_dir, schedule,
-                    checkpoint_dir, strategy, write, chief)
+                    checkpoint_dir, strategy, write, chief, flow_cache)
   return _train(recipe, train_videos, eval_videos, output_dir, schedule, checkpoint_dir,
-                strategy, write, chief)
+                strategy, write, chief, flow_cache)
 
 
 def _train(recipe, train_videos, eval_videos, output_dir, schedule, checkpoint_dir,
-           strategy, write, chief):
+           strategy, write, chief, flow_cache):
   state, loaded = loop.make_state(strategy, recipe, checkpoint_dir)
   if chief:  # Claimed once the initialisation has loaded: a failed start claims nothing.
     claim(output_dir, recipe)
@@ -98,7 +108,10 @@ def _train(recipe, train_videos, eval_videos, output_dir, schedule, checkpoint_d
     write(f'continuing from {manager.latest_checkpoint} (step {int(state.step.numpy())})')
   else:
     write(f'initialised from {loaded}')
-  loader = data.ClipLoader(train_videos, recipe.classes, recipe)
+  if flow_cache is not None:
+    flow_cache.fill(list(train_videos) + list(eval_videos), write)
+  clips = data.Clips(recipe, flow_cache)
+  loader = data.ClipLoader(train_videos, recipe.classes, recipe, clips)
   first = int(state.step.numpy())
   forward = evaluate.predictor(state.model)  # Traced once, for every evaluation.
   if first < recipe.steps:
@@ -121,13 +134,13 @@ def _train(recipe, train_videos, eval_videos, output_dir, schedule, checkpoint_d
       if step % schedule.save_every == 0 or step == recipe.steps:
         manager.save(checkpoint_number=step)
       if schedule.eval_every and step % schedule.eval_every == 0 and step < recipe.steps:
-        metrics = evaluate.accuracy(forward, eval_videos, recipe.classes)
+        metrics = evaluate.accuracy(forward, eval_videos, recipe.classes, clips)
         write(f'step {step}: eval top-1 {metrics["top1"]:.4f}, top-5 '
               f'{metrics["top5"]:.4f}, mean class accuracy '
               f'{metrics["mean_class_accuracy"]:.4f}')
         with summaries.as_default(step=step):
           tf.summary.scalar('eval_top1', metrics['top1'])
-  metrics = evaluate.accuracy(forward, eval_videos, recipe.classes)
+  metrics = evaluate.accuracy(forward, eval_videos, recipe.classes, clips)
   if chief:
     finish(output_dir, state, recipe, metrics, len(train_videos))
   write(f'eval top-5: {metrics["top5"]:.4f}, mean class accuracy '
