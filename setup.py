@@ -21,6 +21,7 @@ setuptools.setup(
         'numpy',
         'absl-py',
         'opencv-contrib-python-headless',
+        'numba',  # preprocess.tvl1_fast.
         'tqdm',
         'pillow',
         'matplotlib',

@@ -30,6 +30,9 @@ def define_flags():
                       '$I3D_CHECKPOINT_DIR, else data/checkpoints in a clone).')
   flags.DEFINE_enum('recipe', 'kinetics', list(i3d_catalogue.RECIPES),
                     'Preprocessing recipe (see README).')
+  flags.DEFINE_enum('flow_impl', 'fast', list(i3d_catalogue.FLOW_IMPLS),
+                    'TV-L1 implementation for the flow stream: fast or opencv (the same '
+                    'flow; see README).')
   flags.DEFINE_integer('window_frames', 64, 'Window length in frames at 25 fps; 0: one '
                        'pass over the whole clip per stream (the release\'s protocol).',
                        lower_bound=0)
@@ -63,7 +66,8 @@ def videos_and_settings_from_flags() -> Tuple[List[sources.Video], Settings]:
   f = flags.FLAGS
   settings = Settings(
       eval_type=f.eval_type, imagenet_pretrained=f.imagenet_pretrained,
-      checkpoint_dir=f.checkpoint_dir, recipe=f.recipe, window_frames=f.window_frames,
+      checkpoint_dir=f.checkpoint_dir, recipe=f.recipe, flow_impl=f.flow_impl,
+      window_frames=f.window_frames,
       window_stride=f.window_stride, batch_size=f.batch_size, top_k=f.top_k,
       precision=f.precision, plots=f.plots, model_dir=f.model_dir)
   if f.labels:

@@ -14,7 +14,8 @@ VIDEO_ERRORS = (preprocess.VideoError, ValueError)
 
 
 def preprocess_to_scratch(video_path: str, prefix: str, modalities: Sequence[str],
-                          recipe: str) -> Tuple[Dict[str, str], List[str]]:
+                          recipe: str, flow_impl: str = 'fast'
+                          ) -> Tuple[Dict[str, str], List[str]]:
   """Preprocesses a video into `<prefix>_<modality>.npy`, written frame by frame (memory
   stays flat however long the video).
 
@@ -27,7 +28,8 @@ def preprocess_to_scratch(video_path: str, prefix: str, modalities: Sequence[str
   Raises:
     VideoError: If the video cannot be read or is too short for the network.
   """
-  options = preprocess.Options(recipe=recipe, workers=1, progress=False)
+  options = preprocess.Options(recipe=recipe, workers=1, progress=False,
+                               flow_impl=flow_impl)
   with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter('always', preprocess.ShortVideoWarning)
     paths = preprocess.preprocess_video(video_path, prefix, modalities, options, gifs=False)
@@ -42,12 +44,12 @@ def preprocess_to_scratch(video_path: str, prefix: str, modalities: Sequence[str
 
 
 def try_preprocess_to_scratch(
-    job: Tuple[str, str], modalities: Sequence[str],
-    recipe: str) -> Union[Tuple[Dict[str, str], List[str]], Exception]:
+    job: Tuple[str, str], modalities: Sequence[str], recipe: str,
+    flow_impl: str = 'fast') -> Union[Tuple[Dict[str, str], List[str]], Exception]:
   """`preprocess_to_scratch` of a `(video path, prefix)` job, or the video's error as a
   value (a worker pool then goes on with the next video)."""
   try:
-    return preprocess_to_scratch(*job, modalities, recipe)
+    return preprocess_to_scratch(*job, modalities, recipe, flow_impl)
   except VIDEO_ERRORS as e:
     return e
 

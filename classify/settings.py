@@ -17,6 +17,8 @@ class Settings:
     imagenet_pretrained: The ImageNet-inflated checkpoints, or those from scratch.
     checkpoint_dir: Folder of the release checkpoints, `<name>/model.ckpt.*`.
     recipe: Preprocessing recipe, `kinetics` or `mediapipe` (see preprocess).
+    flow_impl: TV-L1 implementation, `fast` or `opencv` (see preprocess.flow); recorded
+      with the results of runs with a flow stream.
     window_frames: Window length in frames at 25 fps; 0 runs each stream once over the
       whole clip, the release's test protocol.
     window_stride: Frames between window starts.
@@ -33,6 +35,7 @@ class Settings:
   imagenet_pretrained: bool = True
   checkpoint_dir: str = dataclasses.field(default_factory=paths.checkpoint_dir)
   recipe: str = 'kinetics'
+  flow_impl: str = 'fast'
   window_frames: int = 64
   window_stride: int = 32
   batch_size: int = 8
@@ -43,7 +46,8 @@ class Settings:
 
   def __post_init__(self):
     choices = (('eval_type', i3d_catalogue.EVAL_TYPES_WITH_AUTO), ('recipe', i3d_catalogue.RECIPES),
-               ('precision', i3d_catalogue.PRECISION_CHOICES))
+               ('precision', i3d_catalogue.PRECISION_CHOICES),
+               ('flow_impl', i3d_catalogue.FLOW_IMPLS))
     for name, valid in choices:
       if getattr(self, name) not in valid:
         raise ValueError(f'Unknown {name} {getattr(self, name)!r}; valid: '
@@ -70,7 +74,7 @@ class Settings:
 
   def identity(self, plan: Plan) -> Dict[str, Any]:
     """What decides the results' values: two runs into one folder must agree on it."""
-    return {
+    identity = {
         'eval_type': plan.eval_type,
         'checkpoints': plan.checkpoint_names,
         'recipe': self.recipe,
@@ -79,3 +83,6 @@ class Settings:
         'top_k': self.top_k,
         'precision': self.precision,
     }
+    if 'flow' in plan.modalities:
+      identity['flow_impl'] = self.flow_impl
+    return identity

@@ -1,7 +1,8 @@
-"""A map over worker processes that keeps order and a bounded number of items in flight.
+"""A map over worker processes (or threads) that keeps order and a bounded number of
+items in flight.
 
 Both the TV-L1 flow of one video (frame pairs) and `classify` (whole videos) need the
-same thing: work spread over processes, results back in input order, and memory that
+same thing: work spread over workers, results back in input order, and memory that
 does not grow with the input because only a few items are ahead of the consumer.
 """
 
@@ -56,7 +57,7 @@ class OrderedMap:
 
   def __init__(self, fn: Callable[[Any], Any], items: Iterable[Any], processes: int = 0,
                ahead: Optional[int] = None, initializer: Optional[Callable] = None,
-               initargs: Sequence[Any] = ()):
+               initargs: Sequence[Any] = (), threads: bool = False):
     """Starts the workers and the first items.
 
     Args:
@@ -66,6 +67,8 @@ class OrderedMap:
       ahead: Items started but not yet taken, at most; default twice `processes`.
       initializer: Run once in each worker process with `initargs` (not in this one).
       initargs: Its arguments.
+      threads: Run `fn` on `processes` threads of this process instead, for work
+        that releases Python's lock (compiled code); `initializer` is not run.
     """
     if processes < 0:
       raise ValueError(f'processes must be 0 or more, got {processes}')
@@ -75,9 +78,13 @@ class OrderedMap:
     self._pending = collections.deque()
     if processes:
       self._ahead = max(1, ahead if ahead is not None else 2 * processes)
-      self._executor = concurrent.futures.ProcessPoolExecutor(
-          processes, mp_context=multiprocessing.get_context('spawn'),
-          initializer=_start_worker, initargs=(os.getpid(), initializer, tuple(initargs)))
+      if threads:
+        self._executor = concurrent.futures.ThreadPoolExecutor(processes)
+      else:
+        self._executor = concurrent.futures.ProcessPoolExecutor(
+            processes, mp_context=multiprocessing.get_context('spawn'),
+            initializer=_start_worker,
+            initargs=(os.getpid(), initializer, tuple(initargs)))
       for _ in range(self._ahead):
         if not self._start_next():
           break

@@ -12,7 +12,9 @@ output behind.
 from absl import app
 from absl import flags
 from i3d_assets import faults
+from i3d_catalogue import FLOW_IMPLS
 
+from preprocess import flow
 from preprocess import pipeline
 from preprocess import transforms
 
@@ -32,8 +34,12 @@ _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the random crop.')
 _START = flags.DEFINE_float('start_sec', 0.0, 'Clip start in seconds.', lower_bound=0)
 _END = flags.DEFINE_float('end_sec', None, 'Clip end in seconds; default: the end.')
 _WORKERS = flags.DEFINE_integer(
-    'workers', None, 'Processes computing TV-L1 flow (default: every core); the output '
+    'workers', None, 'Workers computing TV-L1 flow (default: every core); the output '
     'is the same whatever the number.', lower_bound=1)
+_FLOW_IMPL = flags.DEFINE_enum(
+    'flow_impl', flow.DEFAULT_FLOW_IMPL, list(FLOW_IMPLS),
+    'TV-L1 implementation: fast (compiled and fused, on threads) or opencv (OpenCV '
+    "contrib's, on processes); the same flow, bit for bit, on every video measured.")
 _GIF = flags.DEFINE_bool('gif', True, 'Also write the GIF previews.')
 flags.mark_flags_as_required(['video', 'out_prefix'])
 
@@ -44,7 +50,7 @@ def main(argv):
   def job():
     options = pipeline.Options(recipe=_RECIPE.value, crop=_CROP.value, seed=_SEED.value,
                                start=_START.value, end=_END.value,
-                               workers=_WORKERS.value)
+                               workers=_WORKERS.value, flow_impl=_FLOW_IMPL.value)
     return pipeline.preprocess_video(_VIDEO.value, _OUT_PREFIX.value, _MODALITIES.value,
                                      options, gifs=_GIF.value)
 

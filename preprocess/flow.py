@@ -1,14 +1,26 @@
 """TV-L1 optical flow between consecutive frames, as the release computed it.
 
-Frame pairs are independent, so the pipeline spreads them over processes
-(`i3d_assets.pool.OrderedMap`; OpenCV's TV-L1 runs mostly on one core) and takes the
-results back in order.
+Two implementations of one algorithm (`FLOW_IMPLS`): `opencv`, OpenCV contrib's Dual
+TV-L1 with its default parameters, and `fast` (`preprocess.tvl1_fast`), the same steps
+compiled and fused, which gives the same flow bit for bit on every video measured (see
+README) several times faster. Frame pairs are independent, so the pipeline spreads
+them over workers (`i3d_assets.pool.OrderedMap`): processes for `opencv`, which holds
+Python's lock and runs mostly on one core, threads for `fast`, which releases it.
 """
 
 from typing import Optional
 
 import cv2
+from i3d_catalogue import FLOW_IMPLS
 import numpy as np
+
+DEFAULT_FLOW_IMPL = 'fast'
+
+
+def check_flow_impl(impl: str) -> str:
+  if impl not in FLOW_IMPLS:
+    raise ValueError(f'Unknown flow implementation {impl!r}; valid: {", ".join(FLOW_IMPLS)}')
+  return impl
 
 
 def to_gray(frame: np.ndarray) -> np.ndarray:
@@ -33,8 +45,14 @@ class TVL1:
 _process_tvl1: Optional[TVL1] = None
 
 
-def tvl1(previous: np.ndarray, current: np.ndarray) -> np.ndarray:
-  """`TVL1()(previous, current)` with one solver per process, made on first use."""
+def tvl1(previous: np.ndarray, current: np.ndarray,
+         impl: str = DEFAULT_FLOW_IMPL) -> np.ndarray:
+  """Flow `[H, W, 2]` float32 in pixels (x, y) from grayscale `previous` to `current`
+  by `impl`; `opencv`: `TVL1()(previous, current)` with one solver per process, made
+  on first use."""
+  if check_flow_impl(impl) == 'fast':
+    from preprocess import tvl1_fast  # pylint: disable=g-import-not-at-top
+    return tvl1_fast.tvl1(previous, current)
   global _process_tvl1
   if _process_tvl1 is None:
     _process_tvl1 = TVL1()

@@ -6,6 +6,7 @@ frames give N - 1 flow frames. Memory does not grow with the video's length.
 """
 
 import dataclasses
+import functools
 import os
 from typing import Dict, Iterator, Optional, Sequence, Tuple
 
@@ -35,11 +36,12 @@ class Options:
     recipe: `kinetics` (the release's README) or `mediapipe`; see `transforms`.
     crop: `center` (test time) or `random` (training), the same for RGB and flow.
     seed: Seeds the random crop.
-    workers: Processes computing TV-L1 flow; None uses every core. The output is
-      the same whatever the number.
+    workers: Workers computing TV-L1 flow (threads for `fast`, processes for
+      `opencv`); None uses every core. The output is the same whatever the number.
     start: Clip start, seconds.
     end: Clip end, seconds; the whole video if None.
     progress: Show a progress bar; None shows one only on a terminal.
+    flow_impl: TV-L1 implementation, `fast` or `opencv` (`preprocess.flow`).
   """
   recipe: str = 'kinetics'
   crop: str = 'center'
@@ -48,8 +50,10 @@ class Options:
   start: float = 0.0
   end: Optional[float] = None
   progress: Optional[bool] = None
+  flow_impl: str = flow_lib.DEFAULT_FLOW_IMPL
 
   def __post_init__(self):
+    flow_lib.check_flow_impl(self.flow_impl)
     if self.recipe not in transforms.RECIPES:
       raise ValueError(f'Unknown recipe {self.recipe!r}; valid recipes: '
                        f'{", ".join(transforms.RECIPES)}')
@@ -76,14 +80,22 @@ def iter_inputs(path: str, modalities: Sequence[str] = MODALITIES,
   if 'flow' not in modalities:
     yield from (frame.finished() for frame in frames)
     return
+  # One worker computes in this thread; more, at most two pairs each ahead of the
+  # consumer so that memory stays bounded.
+  with _flow_map(_Frame.finished, frames, options) as finished:
+    yield from finished
+
+
+def _flow_map(fn, items, options: Options) -> OrderedMap:
+  """`fn` over `items` on the flow workers: threads for `fast`, processes for
+  `opencv`."""
   workers = options.workers or os.cpu_count() or 1
   if workers < 1:
     raise ValueError(f'workers must be at least 1, got {options.workers}')
-  # One worker computes in this process; more, in processes, at most two pairs each
-  # ahead of the consumer so that memory stays bounded.
-  with OrderedMap(_Frame.finished, frames, processes=workers if workers > 1 else 0,
-                  initializer=flow_lib.start_worker) as finished:
-    yield from finished
+  if options.flow_impl == 'fast':
+    return OrderedMap(fn, items, processes=workers if workers > 1 else 0, threads=True)
+  return OrderedMap(fn, items, processes=workers if workers > 1 else 0,
+                    initializer=flow_lib.start_worker)
 
 
 @dataclasses.dataclass
@@ -93,6 +105,7 @@ class _Frame:
   pair: Optional[Tuple[np.ndarray, np.ndarray]]
   offset: Tuple[int, int]
   recipe: str
+  flow_impl: str
 
   def finished(self) -> Dict[str, np.ndarray]:
     """The network inputs: TV-L1 (the slow step) on the pair, cropped and scaled."""
@@ -100,7 +113,7 @@ class _Frame:
     if self.rgb is not None:
       item['rgb'] = self.rgb
     if self.pair is not None:
-      flow = flow_lib.tvl1(*self.pair)
+      flow = flow_lib.tvl1(*self.pair, impl=self.flow_impl)
       if self.recipe == 'mediapipe':
         flow = transforms.quantize_flow_mediapipe(flow)
       item['flow'] = transforms.flow_to_unit_range(transforms.crop(flow, self.offset))
@@ -132,7 +145,7 @@ def _frames(path: str, modalities: Tuple[str, ...], options: Options) -> Iterato
       if previous is not None:
         pair = (previous, gray)
       previous = gray
-    yield _Frame(rgb, pair, offset, options.recipe)
+    yield _Frame(rgb, pair, offset, options.recipe, options.flow_impl)
 
 
 def iter_flow_fields(path: str, options: Options = Options()) -> Iterator[np.ndarray]:
@@ -150,14 +163,13 @@ def iter_flow_fields(path: str, options: Options = Options()) -> Iterator[np.nda
         yield previous, gray
       previous = gray
 
-  workers = options.workers or os.cpu_count() or 1
-  with OrderedMap(_pair_flow, pairs(), processes=workers if workers > 1 else 0,
-                  initializer=flow_lib.start_worker) as flows:
+  flow = functools.partial(_pair_flow, impl=options.flow_impl)
+  with _flow_map(flow, pairs(), options) as flows:
     yield from flows
 
 
-def _pair_flow(pair: Tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-  return flow_lib.tvl1(*pair)
+def _pair_flow(pair: Tuple[np.ndarray, np.ndarray], impl: str) -> np.ndarray:
+  return flow_lib.tvl1(*pair, impl=impl)
 
 
 def rgb_input(frame: np.ndarray, recipe: str, offset: Tuple[int, int],

@@ -188,10 +188,10 @@ def test_kill_9_leaves_no_process_behind_and_the_next_run_no_scratch(command, vi
   out = tmp_path / 'out'
   if command == 'classify':
     args = classify_args(videos, out, workers=2)
-  else:  # TV-L1 on two worker processes, 14 pairs.
+  else:  # OpenCV's TV-L1 on two worker processes, 14 pairs (the fast one uses threads).
     args = ['-m', 'preprocess', '--video', str(videos / 'carphone_pristine.mp4'),
             '--out_prefix', str(out / 'p'), '--modalities', 'flow', '--end_sec', '0.6',
-            '--workers', '2']
+            '--flow_impl', 'opencv', '--workers', '2']
   process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=ENV,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
   # Its workers (and multiprocessing's resource tracker) are running.

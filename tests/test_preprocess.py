@@ -246,9 +246,11 @@ def test_cli_bad_input_gets_one_line_and_leaves_nothing(case, tmp_path):
   assert not out.exists() or os.listdir(out) == []
 
 
-def test_flow_on_several_processes_equals_one(sample_video):
-  """Frame pairs are independent: spreading them over processes changes nothing."""
-  options = dict(end=0.24)
+@pytest.mark.parametrize('flow_impl', ['fast', 'opencv'])
+def test_flow_on_several_workers_equals_one(sample_video, flow_impl):
+  """Frame pairs are independent: spreading them over workers (threads for the fast
+  TV-L1, processes for OpenCV's) changes nothing."""
+  options = dict(end=0.24, flow_impl=flow_impl)
   single = [i['flow'] for i in preprocess.iter_inputs(
       sample_video, ['flow'], preprocess.Options(workers=1, **options)) if 'flow' in i]
   several = [i['flow'] for i in preprocess.iter_inputs(

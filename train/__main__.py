@@ -18,7 +18,7 @@ from absl import flags
 from absl import logging
 from classify import labelled
 from i3d_assets import faults
-from i3d_catalogue import MIN_FRAMES, RELEASES, paths
+from i3d_catalogue import FLOW_IMPLS, MIN_FRAMES, RELEASES, paths
 
 from preprocess import video as video_lib
 from train import recipe as recipe_lib
@@ -48,6 +48,9 @@ _MODALITY = flags.DEFINE_enum('modality', None, list(recipe_lib.MODALITIES),
 _FLOW_CACHE_DIR = flags.DEFINE_string('flow_cache_dir', None, 'Where the flow stream\'s '
                                       'per-video flow is kept (default: '
                                       'OUTPUT_DIR/flow_cache); runs may share one.')
+_FLOW_IMPL = flags.DEFINE_enum('flow_impl', 'fast', list(FLOW_IMPLS),
+                               'TV-L1 implementation for the flow stream: fast or opencv '
+                               '(the same flow; see README).')
 _PRECISION = flags.DEFINE_enum('precision', 'float32', list(recipe_lib.PRECISIONS),
                                'bfloat16: mixed precision (bfloat16 computation, float32 '
                                'variables); faster only with bfloat16 units (GPUs, '
@@ -105,7 +108,7 @@ def run() -> None:
       lr_boundaries=tuple(int(s) for s in _LR_BOUNDARIES.value),
       weight_decay=_WEIGHT_DECAY.value, dropout_keep_prob=_DROPOUT_KEEP_PROB.value,
       flip=_FLIP.value, freeze_batch_norm=_FREEZE_BATCH_NORM.value,
-      precision=_PRECISION.value, seed=_SEED.value)
+      precision=_PRECISION.value, flow_impl=_FLOW_IMPL.value, seed=_SEED.value)
   print(f'{len(train_videos)} training and {len(eval_videos)} held-out videos, '
         f'{len(class_names)} classes; {recipe.steps} steps of {recipe.batch_size} '
         f'{recipe.modality} clips of {recipe.num_frames} frames', flush=True)

@@ -27,21 +27,22 @@ from preprocess import transforms
 from preprocess import video as video_lib
 from preprocess.npy_writer import NpyWriter
 
-# What made the cached values; part of each file's key.
+# What made the cached values (with the TV-L1 implementation): part of each file's key.
 RECIPE = 'kinetics'
-METHOD = 'opencv-dual-tvl1'
 
 
 class FlowCache:
   """Per-video flow `[1, N, H, W, 2]` float16 in [-1, 1] under `folder`."""
 
-  def __init__(self, folder: str, workers: Optional[int] = None):
+  def __init__(self, folder: str, flow_impl: str = 'fast', workers: Optional[int] = None):
     self.folder = folder
+    self.flow_impl = flow_impl
     self.workers = workers
 
   def path(self, video: str) -> str:
     stat = os.stat(video)
-    key = f'{os.path.realpath(video)}\0{stat.st_size}\0{stat.st_mtime_ns}\0{RECIPE}\0{METHOD}'
+    key = (f'{os.path.realpath(video)}\0{stat.st_size}\0{stat.st_mtime_ns}\0{RECIPE}\0'
+           f'{self.flow_impl}')
     digest = hashlib.sha1(key.encode()).hexdigest()[:16]
     stem = os.path.splitext(os.path.basename(video))[0]
     return os.path.join(self.folder, f'{stem}-{digest}.npy')
@@ -62,8 +63,8 @@ class FlowCache:
     if not missing:
       return
     os.makedirs(self.folder, exist_ok=True)
-    write(f'flow: computing TV-L1 for {len(missing)} of {len(paths)} videos, cached in '
-          f'{self.folder}')
+    write(f'flow: computing TV-L1 ({self.flow_impl}) for {len(missing)} of {len(paths)} '
+          f'videos, cached in {self.folder}')
     for i, video in enumerate(missing, start=1):
       started = time.monotonic()
       count = self._compute(video)
@@ -74,7 +75,8 @@ class FlowCache:
     target = self.path(video)
     files.remove_stale_temporaries(target)  # A killed run's.
     writer = None
-    options = pipeline.Options(recipe=RECIPE, workers=self.workers, progress=False)
+    options = pipeline.Options(recipe=RECIPE, workers=self.workers, progress=False,
+                               flow_impl=self.flow_impl)
     try:
       for field in pipeline.iter_flow_fields(video, options):
         if writer is None:

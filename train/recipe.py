@@ -14,7 +14,7 @@ import dataclasses
 import json
 from typing import Any, Dict, Optional, Tuple
 
-from i3d_catalogue import RELEASES
+from i3d_catalogue import FLOW_IMPLS, RELEASES
 
 INITS = tuple(RELEASES) + ('scratch',)
 TRAIN_LAYERS = ('all', 'logits')
@@ -40,6 +40,7 @@ class Recipe:
   flip: bool = True
   freeze_batch_norm: bool = False
   precision: str = 'float32'
+  flow_impl: str = 'fast'              # The flow stream's TV-L1 (preprocess.flow).
   seed: int = 0
 
   def __post_init__(self):
@@ -49,6 +50,9 @@ class Recipe:
     if self.precision not in PRECISIONS:
       raise ValueError(f'--precision must be one of {", ".join(PRECISIONS)}, got '
                        f'{self.precision!r}')
+    if self.flow_impl not in FLOW_IMPLS:
+      raise ValueError(f'--flow_impl must be one of {", ".join(FLOW_IMPLS)}, got '
+                       f'{self.flow_impl!r}')
     if self.train_layers not in TRAIN_LAYERS:
       raise ValueError(f'--train_layers must be one of {", ".join(TRAIN_LAYERS)}, got '
                        f'{self.train_layers!r}')

@@ -81,7 +81,8 @@ def train(recipe: Recipe, train_videos: Sequence[Video], eval_videos: Sequence[V
   """
   flow_cache = None
   if recipe.modality == 'flow':
-    flow_cache = FlowCache(flow_cache_dir or os.path.join(output_dir, 'flow_cache'))
+    flow_cache = FlowCache(flow_cache_dir or os.path.join(output_dir, 'flow_cache'),
+                           recipe.flow_impl)
   strategy = strategy or loop.strategy_for()
   chief = is_chief(strategy)
   if chief:
