@@ -28,6 +28,7 @@ TF_ENABLE_ONEDNN_OPTS=0 .venv/bin/python bench/forward.py \
   --peer "$results/peer_logits.npy" --forward "$results/forward.json" \
   --peer_json "$results/peer.json" --json "$results/peer_comparison.json"
 .venv/bin/python bench/preprocess_speed.py --json "$results/preprocess_speed.json"
+.venv/bin/python bench/tvl1.py --json "$results/tvl1.json"
 .venv/bin/python bench/preprocess_memory.py --seconds 10,120 --modalities rgb \
   --json "$results/memory_rgb.json"
 .venv/bin/python bench/preprocess_memory.py --seconds 4,16 --modalities flow \

@@ -1,6 +1,7 @@
 """Shown to learn: the camera-motion set (`python -m train.camera_motion`), trained with
 `python -m train` under the same budget from rgb_imagenet (all layers, then the logits
-only) and from scratch; held-out top-1 against steps, as JSON and a plot.
+only), from scratch, and the flow stream from scratch; held-out top-1 against steps, as
+JSON and a plot.
 
   .venv/bin/python bench/train_motion.py --json bench/results/train_motion.json \
       --plot bench/results/train_motion.png
@@ -19,19 +20,24 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from bench import record  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-_JSON = flags.DEFINE_string('json', None, 'Write the figures here.')
-_PLOT = flags.DEFINE_string('plot', None, 'Write the plot (PNG) here.')
-_STEPS = flags.DEFINE_integer('steps', 150, 'Training steps of every run.')
-_EVAL_EVERY = flags.DEFINE_integer('eval_every', 25, 'Steps between evaluations.')
-_RUNS = flags.DEFINE_list('runs', ['all_layers', 'logits_only', 'scratch'], 'Runs.')
-
 RUNS = {
     'all_layers': ['--init', 'rgb_imagenet', '--train_layers', 'all',
                    '--freeze_batch_norm'],
     'logits_only': ['--init', 'rgb_imagenet', '--train_layers', 'logits',
                     '--freeze_batch_norm'],
     'scratch': ['--init', 'scratch'],
+    'flow_scratch': ['--init', 'scratch', '--modality', 'flow'],
+    'flow_scratch_lr_0.01': ['--init', 'scratch', '--modality', 'flow', '--learning_rate',
+                             '0.01'],
 }
+
+_JSON = flags.DEFINE_string('json', None, 'Write the figures here.')
+_PLOT = flags.DEFINE_string('plot', None, 'Write the plot (PNG) here.')
+_STEPS = flags.DEFINE_integer('steps', 150, 'Training steps of every run.')
+_EVAL_EVERY = flags.DEFINE_integer('eval_every', 25, 'Steps between evaluations.')
+_RUNS = flags.DEFINE_list('runs', list(RUNS), 'Runs.')
+_MERGE = flags.DEFINE_bool('merge', False, 'Keep the other runs already in --json.')
+
 EVAL = re.compile(r'step (\d+): eval top-1 ([\d.]+)')
 SPEED = re.compile(r'step \d+/\d+: .* ([\d.]+) clips/s')
 
@@ -77,6 +83,8 @@ def main(unused_argv):
     figures = {'set': '8 classes, 12 training clips each (Big Buck Bunny pictures), 6 '
                       'test clips each (bikes and carphone pictures), 32 frames 160x120',
                'runs': {}}
+    if _MERGE.value and _JSON.value and os.path.exists(_JSON.value):
+      figures['runs'] = record.read(_JSON.value)['runs']
     for run in _RUNS.value:
       figures['runs'][run] = train(data, os.path.join(scratch, run), run)
   if _PLOT.value:

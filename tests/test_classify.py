@@ -3,6 +3,7 @@ OpenCV at other rates and lengths, and a corrupt file in the middle; the local c
 its resumption after a kill, and the Beam pipeline."""
 
 import csv
+import dataclasses
 import json
 import os
 import re
@@ -323,3 +324,11 @@ def test_joint_adds_flow_windows_aligned_with_rgb(rgb_networks, tmp_path):
                                atol=1e-4 * np.abs(flow).max())
     rgb = rgb_networks('rgb', inputs['rgb'][:, start:start + 9])[0][0]
     np.testing.assert_allclose(r['window_logits_rgb'][k], rgb, rtol=1e-5, atol=1e-5)
+  # The run records which TV-L1 made the flow; the other one is another setting.
+  recorded = json.loads((tmp_path / 'o' / 'run.json').read_text())
+  assert recorded['flow_impl'] == 'fast'
+  other = dataclasses.replace(settings, flow_impl='opencv')
+  with pytest.raises(classify.SettingsMismatchError, match="flow_impl='fast' there, "
+                     "'opencv' now"):
+    classify.classify_videos(classify.list_videos(str(folder)), str(tmp_path / 'o'),
+                             other, workers=1)

@@ -18,7 +18,10 @@ from i3d_catalogue import paths
 from tests.conftest import ROOT
 from train import camera_motion
 
-TWO_DEVICES = r'''
+# A few training steps per run of argv[3] (JSON: name, devices or null for the default
+# strategy, Recipe settings), the weights before and after each saved to argv[2].
+TRAIN_STEPS = r'''
+import json
 import sys
 import numpy as np
 import tensorflow as tf
@@ -28,16 +31,17 @@ from classify import labelled
 from i3d import checkpoint
 from train import data, loop
 from train.recipe import Recipe
-folder, out = sys.argv[1:3]
+folder, out, runs = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 videos, classes, _ = labelled.read_labelled(folder + '/trainlist01.txt')
-recipe = Recipe(classes=tuple(classes), num_frames=9, batch_size=4, steps=2,
-                freeze_batch_norm=True, dropout_keep_prob=1.0)
 arrays = {}
-for name, devices in (('one', ['/cpu:0']), ('two', ['/cpu:0', '/cpu:1'])):
-  strategy = tf.distribute.MirroredStrategy(devices)
-  assert strategy.num_replicas_in_sync == len(devices)
+for name, devices, settings in runs:
+  recipe = Recipe(classes=tuple(classes), **settings)
+  strategy = (tf.distribute.MirroredStrategy(devices) if devices else
+              tf.distribute.get_strategy())
+  assert strategy.num_replicas_in_sync == len(devices or [0])
   state, _ = loop.make_state(strategy, recipe)
   variables = checkpoint.model_variables(state.model)
+  assert {v.dtype for v in variables.values()} == {tf.float32}
   arrays.update({f'before/{k}': v.numpy() for k, v in variables.items()})
   iterator = iter(data.distributed_dataset(strategy, data.ClipLoader(videos, classes,
                                                                       recipe), 0))
@@ -47,6 +51,16 @@ for name, devices in (('one', ['/cpu:0']), ('two', ['/cpu:0', '/cpu:1'])):
   arrays.update({f'{name}/{k}': v.numpy() for k, v in variables.items()})
 np.savez(out, **arrays)
 '''
+
+
+def train_steps(motions, tmp_path, runs, environment=None):
+  """The arrays of `TRAIN_STEPS` for `runs`."""
+  out = tmp_path / 'weights.npz'
+  result = subprocess.run(
+      [sys.executable, '-c', TRAIN_STEPS, str(motions), str(out), json.dumps(runs)],
+      cwd=ROOT, env=environment or env(), capture_output=True, text=True, timeout=900)
+  assert result.returncode == 0, result.stderr
+  return np.load(out)
 
 
 def env():
@@ -71,6 +85,17 @@ def train_command(motions, output, *extra):
           '--output_dir', str(output), '--num_frames', '9', '--batch_size', '2',
           '--steps', '4', '--freeze_batch_norm', '--noflip', '--save_every', '1',
           '--log_every', '1', *extra]
+
+
+def classify_top1(folder, model_dir, output):
+  """`python -m classify` on `folder`'s held-out list with a trained model: its top-1."""
+  scored = subprocess.run(
+      [sys.executable, '-m', 'classify', '--videos', str(folder / 'testlist01.txt'),
+       '--video_dir', str(folder), '--labels', str(folder / 'classInd.txt'),
+       '--model_dir', str(model_dir), '--window_frames', '0', '--output_dir', str(output),
+       '--noplots'], cwd=ROOT, env=env(), capture_output=True, text=True, timeout=600)
+  assert scored.returncode == 0, scored.stderr
+  return json.loads((output / 'metrics.json').read_text())['top1']
 
 
 def weights(model_dir):
@@ -123,15 +148,7 @@ def test_command_trains_resumes_and_classify_agrees(motions, tmp_path):
                                err_msg=name)
 
   # classify scores the held-out list with the same top-1.
-  scored = subprocess.run(
-      [sys.executable, '-m', 'classify', '--videos', str(motions / 'testlist01.txt'),
-       '--video_dir', str(motions), '--labels', str(motions / 'classInd.txt'),
-       '--model_dir', str(tmp_path / 'whole'), '--window_frames', '0', '--output_dir',
-       str(tmp_path / 'scored'), '--noplots'], cwd=ROOT, env=env(), capture_output=True,
-      text=True, timeout=600)
-  assert scored.returncode == 0, scored.stderr
-  metrics = json.loads((tmp_path / 'scored' / 'metrics.json').read_text())
-  assert metrics['top1'] == top1
+  assert classify_top1(motions, tmp_path / 'whole', tmp_path / 'scored') == top1
 
   # The folder refuses a run with other settings, naming them.
   other = subprocess.run(train_command(motions, tmp_path / 'whole', '--seed', '3'),
@@ -155,11 +172,10 @@ def test_a_diverging_loss_stops_the_run_naming_the_step(motions, tmp_path):
 def test_two_replicas_train_as_one_device(motions, tmp_path):
   """MirroredStrategy over two logical CPUs against one, the same global batch of 4
   (batch norm frozen, no dropout): the weights move the same after two steps."""
-  out = tmp_path / 'weights.npz'
-  result = subprocess.run([sys.executable, '-c', TWO_DEVICES, str(motions), str(out)],
-                          cwd=ROOT, env=env(), capture_output=True, text=True, timeout=900)
-  assert result.returncode == 0, result.stderr
-  arrays = np.load(out)
+  settings = dict(num_frames=9, batch_size=4, steps=2, freeze_batch_norm=True,
+                  dropout_keep_prob=1.0)
+  arrays = train_steps(motions, tmp_path, [['one', ['/cpu:0'], settings],
+                                           ['two', ['/cpu:0', '/cpu:1'], settings]])
   names = [k.split('/', 1)[1] for k in arrays.files if k.startswith('one/')]
   moved = max(np.abs(arrays[f'one/{n}'] - arrays[f'before/{n}']).max() for n in names)
   apart = max(np.abs(arrays[f'one/{n}'] - arrays[f'two/{n}']).max() for n in names)
@@ -207,37 +223,6 @@ def test_two_worker_processes_train_as_one(motions, tmp_path):
   assert apart <= 1e-3 * moved
 
 
-MIXED_PRECISION = r'''
-import sys
-import numpy as np
-import tensorflow as tf
-from classify import labelled
-from i3d import checkpoint
-from train import data, loop
-from train.recipe import Recipe
-folder, out = sys.argv[1:3]
-videos, classes, _ = labelled.read_labelled(folder + '/trainlist01.txt')
-arrays = {}
-for precision in ('float32', 'bfloat16'):
-  # 17 frames: with 9 to 16, TensorFlow 2.21's oneDNN gets a bfloat16 gradient wrong
-  # (network.check_precision refuses them).
-  recipe = Recipe(classes=tuple(classes), num_frames=17, batch_size=2, steps=1,
-                  dropout_keep_prob=1.0, precision=precision)
-  strategy = tf.distribute.get_strategy()
-  state, _ = loop.make_state(strategy, recipe)
-  variables = checkpoint.model_variables(state.model)
-  assert {v.dtype for v in variables.values()} == {tf.float32}
-  arrays.update({f'before/{k}': v.numpy() for k, v in variables.items()})
-  iterator = iter(data.distributed_dataset(strategy, data.ClipLoader(videos, classes,
-                                                                      recipe), 0))
-  step = loop.train_step_fn(strategy, state, recipe)
-  for _ in range(recipe.steps):
-    step(iterator)
-  arrays.update({f'{precision}/{k}': v.numpy() for k, v in variables.items()})
-np.savez(out, **arrays)
-'''
-
-
 def test_mixed_precision_moves_the_weights_as_float32_does(motions, tmp_path):
   """`--precision bfloat16`: float32 variables (batch norm's statistics too, trained
   here) that a step moves as float32 computation does, to bfloat16's precision: the
@@ -245,13 +230,13 @@ def test_mixed_precision_moves_the_weights_as_float32_does(motions, tmp_path):
   Eigen's (TensorFlow's path on CPUs without AVX-512, taken here when oneDNN cannot
   run bfloat16), against 1 and more for a wrong gradient."""
   from i3d_assets import machine  # pylint: disable=g-import-not-at-top
-  out = tmp_path / 'weights.npz'
   path = {'TF_ENABLE_ONEDNN_OPTS': '0'} if machine.bfloat16_cannot_run() else {}
-  result = subprocess.run([sys.executable, '-c', MIXED_PRECISION, str(motions), str(out)],
-                          cwd=ROOT, env=dict(env(), **path), capture_output=True,
-                          text=True, timeout=900)
-  assert result.returncode == 0, result.stderr
-  arrays = np.load(out)
+  # 17 frames: with 9 to 16, TensorFlow 2.21's oneDNN gets a bfloat16 gradient wrong
+  # (network.check_precision refuses them).
+  arrays = train_steps(motions, tmp_path, [
+      [precision, None, dict(num_frames=17, batch_size=2, steps=1, dropout_keep_prob=1.0,
+                             precision=precision)]
+      for precision in ('float32', 'bfloat16')], dict(env(), **path))
   names = [k.split('/', 1)[1] for k in arrays.files if k.startswith('float32/')]
   for group in ('conv_3d/w', 'moving_mean', 'moving_variance', 'Logits'):
     chosen = [n for n in names if group in n]

@@ -13,6 +13,7 @@ from preprocess import flow as flow_lib
 from preprocess import pipeline
 from preprocess import video as video_lib
 from tests.conftest import ROOT
+from tests.test_train import classify_top1
 from tests.test_train import env
 from tests.test_train import weights
 from train import camera_motion
@@ -98,14 +99,7 @@ def test_flow_stream_command_trains_and_classify_agrees(tmp_path):
   assert again.returncode == 0, again.stderr
   assert 'computing TV-L1' not in again.stdout
 
-  scored = subprocess.run(
-      [sys.executable, '-m', 'classify', '--videos', str(folder / 'testlist01.txt'),
-       '--video_dir', str(folder), '--labels', str(folder / 'classInd.txt'),
-       '--model_dir', str(tmp_path / 'run'), '--window_frames', '0', '--output_dir',
-       str(tmp_path / 'scored'), '--noplots'], cwd=ROOT, env=env(), capture_output=True,
-      text=True, timeout=600)
-  assert scored.returncode == 0, scored.stderr
-  assert json.loads((tmp_path / 'scored' / 'metrics.json').read_text())['top1'] == top1
+  assert classify_top1(folder, tmp_path / 'run', tmp_path / 'scored') == top1
 
   refused = train(tmp_path / 'rgb_init', '--init', 'rgb_imagenet')
   assert refused.returncode == 1

@@ -44,18 +44,11 @@ class Recipe:
   seed: int = 0
 
   def __post_init__(self):
-    if self.modality not in MODALITIES:
-      raise ValueError(f'--modality must be one of {", ".join(MODALITIES)}, got '
-                       f'{self.modality!r}')
-    if self.precision not in PRECISIONS:
-      raise ValueError(f'--precision must be one of {", ".join(PRECISIONS)}, got '
-                       f'{self.precision!r}')
-    if self.flow_impl not in FLOW_IMPLS:
-      raise ValueError(f'--flow_impl must be one of {", ".join(FLOW_IMPLS)}, got '
-                       f'{self.flow_impl!r}')
-    if self.train_layers not in TRAIN_LAYERS:
-      raise ValueError(f'--train_layers must be one of {", ".join(TRAIN_LAYERS)}, got '
-                       f'{self.train_layers!r}')
+    for name, valid in (('modality', MODALITIES), ('precision', PRECISIONS),
+                        ('flow_impl', FLOW_IMPLS), ('train_layers', TRAIN_LAYERS)):
+      if getattr(self, name) not in valid:
+        raise ValueError(f'--{name} must be one of {", ".join(valid)}, got '
+                         f'{getattr(self, name)!r}')
     if self.init in RELEASES and RELEASES[self.init].modality != self.modality:
       raise ValueError(f'--init {self.init} is a {RELEASES[self.init].modality} network, '
                        f'not {self.modality} (--modality)')
