@@ -67,8 +67,9 @@ def main(argv):
        f'({peer["ours_s"]:.2f} s vs {peer["peer_s"]:.2f} s), logits differ by '
        f'{peer["max_abs_logit_diff"]:.1e} ({peer["relative_diff"]:.1e} of their scale)'),
       ('RGB preprocessing', f'{speed["rgb"]["frames_per_s"]:.0f} frames/s'),
-      ('TV-L1 flow', ', '.join(f'{r["workers"]} worker(s) {r["pairs_per_s"]:.2f} pairs/s'
-                               for r in flow)),
+      ('TV-L1 flow, preprocessing', ', '.join(
+          f'{r.get("flow_impl", "opencv")} {r["workers"]} worker(s) '
+          f'{r["pairs_per_s"]:.2f} pairs/s' for r in flow)),
       ('peak RSS, evaluate_sample.py rgb', f'{forward["evaluate_phases_s"]["peak_rss_mib"]:.0f} MiB'),
       ('classify, 4 real videos, RGB', f'{many["pipelined_s_batch_8"]:.1f} s pipelined vs '
        f'{many["serial_preprocess_s"] + many["serial_network_s"]:.1f} s one after the '

@@ -8,6 +8,7 @@ from i3d_catalogue import CHANNELS, RELEASES, paths, release_prefix
 import numpy as np
 
 from i3d import checkpoint
+from i3d import precision
 from i3d.model import InceptionI3d
 from i3d.quiet_tf import tf
 from train.recipe import Recipe
@@ -25,14 +26,18 @@ def build(recipe: Recipe) -> InceptionI3d:
 
 
 def check_precision(recipe: Recipe) -> None:
-  """Refuses bfloat16 where this TensorFlow gets the network's gradients wrong.
+  """Refuses bfloat16 where it cannot run, or where this TensorFlow gets the network's
+  gradients wrong.
 
   TensorFlow 2.21's oneDNN CPU kernel for the bfloat16 Conv3D filter gradient is wrong
   (by the gradient's own size) when the time axis is 2 long: in I3D, Mixed_5b and
   Mixed_5c for clips of 9 to 16 frames. Probed on one small convolution rather than
   assumed from the version, so a fixed TensorFlow (or a GPU) passes.
   """
-  if recipe.precision != 'bfloat16' or -(-recipe.num_frames // 8) != 2:
+  if recipe.precision != 'bfloat16':
+    return
+  precision.choose('bfloat16')  # Refuses a oneDNN held below bfloat16 (PrecisionError).
+  if -(-recipe.num_frames // 8) != 2:
     return
   rng = np.random.default_rng(0)
   for shape, channels in (((1, 2, 4, 4, 32), 32), ((1, 2, 7, 7, 32), 128)):
