@@ -1,6 +1,7 @@
 """Shared paths and fixtures for the tests."""
 
 import os
+import signal
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
@@ -20,6 +21,13 @@ RELEASES = {
     'flow_scratch': ('flow', 2, 400),
     'rgb_scratch_kin600': ('kinetics600', 3, 600),
 }
+
+
+def as_in_a_terminal():
+  """`preexec_fn` of a command the tests stop with SIGINT: Ctrl-C's default action,
+  as in a terminal, where the tests themselves run with SIGINT ignored (a shell's
+  background job), which the command would otherwise inherit."""
+  signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from i3d import provision
 from i3d_assets.lock import folder_lock
 from i3d_catalogue import paths
 from preprocess import sample
-from tests.conftest import ROOT
+from tests.conftest import ROOT, as_in_a_terminal
 
 # As a user runs the commands: TensorFlow's log level left as it comes.
 ENV = {k: v for k, v in os.environ.items() if k not in ('TF_CPP_MIN_LOG_LEVEL', 'I3D_VERBOSE')}
@@ -226,6 +226,13 @@ def test_a_second_run_into_a_held_folder_is_refused_at_once(videos, tmp_path):
   assert os.listdir(tmp_path / 'out') == ['.lock']
 
 
+def bytes_written(path) -> int:
+  try:
+    return path.stat().st_size
+  except FileNotFoundError:  # Gone between listing and looking.
+    return 0
+
+
 def test_preprocess_filesystem_errors_and_ctrl_c_get_one_line(videos, tmp_path):
   video = str(videos / 'carphone_pristine.mp4')
   (tmp_path / 'file').write_text('')
@@ -237,8 +244,13 @@ def test_preprocess_filesystem_errors_and_ctrl_c_get_one_line(videos, tmp_path):
   process = subprocess.Popen(
       [sys.executable, '-m', 'preprocess', '--video', video, '--out_prefix',
        str(tmp_path / 'c'), '--modalities', 'flow', '--workers', '1'],
-      cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-  time.sleep(4)  # Well into the TV-L1 pairs.
+      cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+      preexec_fn=as_in_a_terminal)
+  # Well into the TV-L1 pairs: some flow frames written (about 640 KB each).
+  deadline = time.monotonic() + 60
+  while process.poll() is None and time.monotonic() < deadline and not any(
+      bytes_written(t) > 2**21 for t in tmp_path.glob('.c_flow.npy.*.tmp')):
+    time.sleep(0.02)
   process.send_signal(signal.SIGINT)
   _, stderr = process.communicate(timeout=60)
   assert process.returncode == 130

@@ -13,7 +13,7 @@ import pytest
 import classify
 from i3d import provision
 from preprocess import sample
-from tests.conftest import ROOT
+from tests.conftest import ROOT, as_in_a_terminal
 from tests.test_classify import load
 from tests.test_faults import write_cut_avi
 
@@ -96,7 +96,8 @@ def test_ctrl_c_stops_with_a_summary(bunny, tmp_path):
   argv, env = command('--source', bunny, '--realtime', '--output',
                       str(tmp_path / 'w.jsonl'))
   process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+                             stderr=subprocess.PIPE, text=True,
+                             preexec_fn=as_in_a_terminal)
   assert process.stdout.readline().startswith(f'{bunny}: windows of 64 frames')
   process.send_signal(signal.SIGINT)
   stdout, stderr = process.communicate(timeout=120)
