@@ -50,12 +50,13 @@ def has_bfloat16_units() -> bool:
   return bool(gpu) if gpu is not None else bool(machine.bfloat16_units())
 
 
-def choose(requested: str) -> Choice:
+def choose(requested: str, fallback: str = 'float32 or auto') -> Choice:
   """Resolves `auto`, and checks `bfloat16`, for this machine.
 
   Args:
     requested: `float32`, `bfloat16` or `auto` (bfloat16 where there are bfloat16 units,
       float32 elsewhere).
+    fallback: The `--precision` values the refusal suggests instead.
 
   Returns:
     The precision (`auto` resolved) and the line to show: for `auto`, which it chose
@@ -78,7 +79,7 @@ def choose(requested: str) -> Choice:
       raise PrecisionError(
           f'bfloat16 cannot run with ONEDNN_MAX_CPU_ISA={machine.onednn_isa_cap()} on this '
           'CPU (TensorFlow sends bfloat16 to oneDNN, which that setting forbids): use '
-          '--precision float32 or auto, or unset ONEDNN_MAX_CPU_ISA')
+          f'--precision {fallback}, or unset ONEDNN_MAX_CPU_ISA')
   where = f'GPU {units}' if gpu else f'this CPU has {units}'
   if requested == 'auto':
     if units:
