@@ -60,3 +60,15 @@ def test_bfloat16_is_refused_where_onednn_is_held_below_it(monkeypatch):
                      match='bfloat16 cannot run .* use --precision float32, or unset'):
     network.check_precision(Recipe(classes=('a', 'b'), num_frames=32, precision='bfloat16'))
   network.check_precision(Recipe(classes=('a', 'b'), num_frames=32, precision='float32'))
+
+
+def test_bfloat16_without_its_units_is_run_with_a_warning(monkeypatch):
+  monkeypatch.setattr(machine, 'bfloat16_units', lambda: [])
+  monkeypatch.setattr(machine, 'bfloat16_cannot_run', lambda: False)
+  monkeypatch.setattr(precision, '_gpu_with_bfloat16', lambda: None)
+  warning = network.check_precision(
+      Recipe(classes=('a', 'b'), num_frames=32, precision='bfloat16'))
+  assert warning.startswith('warning: no bfloat16 units')
+  assert 'slower than float32' in warning
+  assert network.check_precision(
+      Recipe(classes=('a', 'b'), num_frames=32, precision='float32')) is None

@@ -25,9 +25,10 @@ def build(recipe: Recipe) -> InceptionI3d:
   return model
 
 
-def check_precision(recipe: Recipe) -> None:
+def check_precision(recipe: Recipe) -> Optional[str]:
   """Refuses bfloat16 where it cannot run, or where this TensorFlow gets the network's
-  gradients wrong.
+  gradients wrong; returns a warning where it runs slower than float32 (no bfloat16
+  units).
 
   TensorFlow 2.21's oneDNN CPU kernel for the bfloat16 Conv3D filter gradient is wrong
   (by the gradient's own size) when the time axis is 2 long: in I3D, Mixed_5b and
@@ -35,10 +36,11 @@ def check_precision(recipe: Recipe) -> None:
   assumed from the version, so a fixed TensorFlow (or a GPU) passes.
   """
   if recipe.precision != 'bfloat16':
-    return
-  precision.choose('bfloat16', fallback='float32')  # Refuses a oneDNN held below it.
+    return None
+  # Refuses a oneDNN held below bfloat16.
+  slower = precision.choose('bfloat16', fallback='float32').message
   if -(-recipe.num_frames // 8) != 2:
-    return
+    return slower
   rng = np.random.default_rng(0)
   for shape, channels in (((1, 2, 4, 4, 32), 32), ((1, 2, 7, 7, 32), 128)):
     x = tf.constant(rng.normal(size=shape), tf.float32)
@@ -57,6 +59,7 @@ def check_precision(recipe: Recipe) -> None:
           'computes a wrong bfloat16 Conv3D filter gradient where the time axis is 2 '
           'long (Mixed_5b/5c for 9 to 16 frames; oneDNN, TensorFlow 2.21); use '
           '--num_frames 17 or more, --precision float32, or TF_ENABLE_ONEDNN_OPTS=0')
+  return slower
 
 
 def initialise(model: InceptionI3d, recipe: Recipe, checkpoint_dir: Optional[str] = None) -> str:

@@ -23,7 +23,6 @@ from i3d_assets import files
 from i3d_assets import lock
 
 from i3d import checkpoint as checkpoint_lib
-from i3d import precision
 from i3d.quiet_tf import tf
 from train import data
 from train import evaluate
@@ -81,13 +80,15 @@ def train(recipe: Recipe, train_videos: Sequence[Video], eval_videos: Sequence[V
   `flow_cache_dir` (default `<output_dir>/flow_cache`; share one between runs on the
   same videos).
   """
-  network.check_precision(recipe)  # Before anything is written.
+  slower = network.check_precision(recipe)  # Refused before anything is written.
   flow_cache = None
   if recipe.modality == 'flow':
     flow_cache = FlowCache(flow_cache_dir or os.path.join(output_dir, 'flow_cache'),
                            recipe.flow_impl)
   strategy = strategy or loop.strategy_for()
   chief = is_chief(strategy)
+  if slower and chief:
+    write(slower)
   if chief:
     os.makedirs(output_dir, exist_ok=True)
     with lock.folder_lock(output_dir):
@@ -100,9 +101,6 @@ def train(recipe: Recipe, train_videos: Sequence[Video], eval_videos: Sequence[V
 def _train(recipe, train_videos, eval_videos, output_dir, schedule, checkpoint_dir,
            strategy, write, chief, flow_cache):
   state, loaded = loop.make_state(strategy, recipe, checkpoint_dir)
-  slower = precision.choose(recipe.precision).message  # bfloat16 without its units.
-  if slower and chief:
-    write(slower)
   if chief:  # Claimed once the initialisation has loaded: a failed start claims nothing.
     claim(output_dir, recipe)
   # Workers other than the chief save where nobody reads (MultiWorkerMirroredStrategy
