@@ -8,12 +8,22 @@ setuptools.setup(
     description=('I3D of "Quo Vadis, Action Recognition?" (Carreira & Zisserman, '
                  'CVPR 2017) on TensorFlow 2 and Sonnet 2, with its checkpoints, '
                  'preprocessing and evaluation.'),
-    # The flat layout of the release: import i3d, python -m preprocess, python -m
-    # classify; below them the TensorFlow-free catalogue (with the class lists) and
-    # assets that every one of them uses.
-    packages=['i3d', 'i3d.fvd', 'i3d_catalogue', 'i3d_assets', 'preprocess', 'classify',
-              'train'],
-    package_data={'i3d_catalogue': ['label_maps/*.txt']},
+    # One namespace, `i3d`, and the release's card's `preprocess` beside it: nothing
+    # that a user's own train.py or classify.py would shadow.
+    packages=setuptools.find_packages(include=['i3d', 'i3d.*', 'preprocess']),
+    package_data={'i3d.catalogue': ['label_maps/*.txt']},
+    entry_points={'console_scripts': [
+        'i3d-evaluate-sample = i3d.evaluate_sample:run',
+        'i3d-classify = i3d.classify.__main__:run',
+        'i3d-classify-beam = i3d.classify.beam:run_command',
+        'i3d-live = i3d.live.__main__:run',
+        'i3d-train = i3d.train.__main__:run',
+        'i3d-camera-motion = i3d.train.camera_motion:run',
+        'i3d-fvd = i3d.fvd.__main__:run',
+        'i3d-export = i3d.export:run',
+        'i3d-provision = i3d.provision:run',
+        'i3d-preprocess = preprocess.__main__:run',
+    ]},
     python_requires='>=3.9',
     install_requires=[
         'tensorflow>=2.13',
@@ -21,11 +31,11 @@ setuptools.setup(
         'numpy',
         'absl-py',
         'opencv-contrib-python-headless',
-        'numba',  # preprocess.tvl1_fast.
+        'numba',  # i3d.preprocess.tvl1_fast.
         'tqdm',
         'pillow',
         'matplotlib',
-        'tensorboard',  # python -m train's summaries.
+        'tensorboard',  # python -m i3d.train's summaries.
     ],
     extras_require={
         'test': ['pytest', 'scipy'],

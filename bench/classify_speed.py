@@ -23,13 +23,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench import record  # pylint: disable=g-import-not-at-top,wrong-import-position
 import i3d  # pylint: disable=g-import-not-at-top,wrong-import-position
 from i3d import checkpoint  # pylint: disable=g-import-not-at-top,wrong-import-position
-import classify  # pylint: disable=g-import-not-at-top,wrong-import-position
-from classify import prediction  # pylint: disable=g-import-not-at-top,wrong-import-position
-from classify import scratch as scratch_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+from i3d import classify  # pylint: disable=g-import-not-at-top,wrong-import-position
+from i3d.classify import prediction  # pylint: disable=g-import-not-at-top,wrong-import-position
+from i3d.classify import scratch as scratch_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 from i3d import releases  # pylint: disable=g-import-not-at-top,wrong-import-position
-import i3d_catalogue  # pylint: disable=g-import-not-at-top,wrong-import-position
-from i3d_catalogue import paths  # pylint: disable=g-import-not-at-top,wrong-import-position
-from preprocess import sample  # pylint: disable=g-import-not-at-top,wrong-import-position
+from i3d import catalogue  # pylint: disable=g-import-not-at-top,wrong-import-position
+from i3d.catalogue import paths  # pylint: disable=g-import-not-at-top,wrong-import-position
+from i3d.preprocess import sample  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 _JSON = flags.DEFINE_string('json', None, 'Also write the figures here.')
 
@@ -59,7 +59,7 @@ def serial_parts(videos, networks, settings):
 def shape_specific_vs_any_shape(networks):
   """ms per batch of 8 x 64 frames: the run's graph (any batch and length) against a
   graph traced for exactly that shape."""
-  model = releases.load_release(i3d_catalogue.RELEASES['rgb_imagenet'])
+  model = releases.load_release(catalogue.RELEASES['rgb_imagenet'])
   fixed = tf.function(lambda x: model(x, is_training=False)[0], autograph=False)
   clips = np.random.default_rng(0).uniform(-1, 1, (8, 64, 224, 224, 3)).astype(np.float32)
   times = {}
@@ -109,7 +109,7 @@ def main(argv):
   videos = classify.list_videos(folder)
   figures = {'videos': len(videos), 'cpus': os.cpu_count()}
   networks, seconds = timed(classify.Networks,
-                            i3d_catalogue.make_plan('rgb', True, paths.checkpoint_dir()))
+                            catalogue.make_plan('rgb', True, paths.checkpoint_dir()))
   figures['load_s'] = round(seconds, 2)
   runs = {}
   for batch_size in (8, 1):

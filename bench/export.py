@@ -25,8 +25,8 @@ import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-posi
 
 from bench import record  # pylint: disable=g-import-not-at-top,wrong-import-position
 from i3d import releases  # pylint: disable=g-import-not-at-top,wrong-import-position
-import i3d_catalogue  # pylint: disable=g-import-not-at-top,wrong-import-position
-from i3d_catalogue import paths  # pylint: disable=g-import-not-at-top,wrong-import-position
+from i3d import catalogue  # pylint: disable=g-import-not-at-top,wrong-import-position
+from i3d.catalogue import paths  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 _JSON = flags.DEFINE_string('json', None, 'Write the figures here.')
 _FRAMES = flags.DEFINE_integer('num_frames', 64, 'Frames of the TFLite models and clip.')
@@ -58,7 +58,7 @@ def export(out, *args):
 
 def main(unused_argv):
   clip = np.load(os.path.join(paths.samples_dir(), 'bigbuckbunny_rgb.npy'))[:, :_FRAMES.value]
-  model = releases.load_release(i3d_catalogue.RELEASES['rgb_imagenet'])
+  model = releases.load_release(catalogue.RELEASES['rgb_imagenet'])
   forward = tf.function(lambda x: model(x, is_training=False)[0])
   reference = forward(tf.constant(clip)).numpy()
   figures = {'frames': _FRAMES.value, 'threads': _THREADS,

@@ -33,8 +33,8 @@ import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-posi
 from bench import flops  # pylint: disable=g-import-not-at-top,wrong-import-position
 from bench import record  # pylint: disable=g-import-not-at-top,wrong-import-position
 from i3d import releases  # pylint: disable=g-import-not-at-top,wrong-import-position
-import i3d_catalogue  # pylint: disable=g-import-not-at-top,wrong-import-position
-from preprocess import sample  # pylint: disable=g-import-not-at-top,wrong-import-position
+from i3d import catalogue  # pylint: disable=g-import-not-at-top,wrong-import-position
+from i3d.preprocess import sample  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 _REPEATS = flags.DEFINE_integer('repeats', 3, 'Timed calls per configuration.')
 _FRAMES = flags.DEFINE_list('frames', ['79', '64'], 'Clip lengths.')
@@ -70,21 +70,21 @@ import numpy as np, tensorflow as tf
 sys.path.insert(0, {ROOT!r})
 from i3d import InceptionI3d, checkpoint
 from i3d import evaluate_sample
-import i3d_catalogue
+from i3d import catalogue
 from absl import flags
 flags.FLAGS(['evaluate_sample.py'])
 t1 = time.perf_counter()
-release = i3d_catalogue.RELEASES['rgb_imagenet']
+release = catalogue.RELEASES['rgb_imagenet']
 model = InceptionI3d(num_classes=400)
 checkpoint.build(model, 3)
 t2 = time.perf_counter()
-checkpoint.load_checkpoint(model, os.path.join(i3d_catalogue.paths.checkpoint_dir(), release.name))
+checkpoint.load_checkpoint(model, os.path.join(catalogue.paths.checkpoint_dir(), release.name))
 t3 = time.perf_counter()
 rgb = evaluate_sample.load_sample(evaluate_sample._RGB_SAMPLE.value, 3)
 t4 = time.perf_counter()
 logits = evaluate_sample.forward(model, rgb)
 t5 = time.perf_counter()
-labels = i3d_catalogue.read_labels(release)
+labels = catalogue.read_labels(release)
 order = np.argsort(-logits)[:20]
 lines = [str(logits[i]) + labels[i] for i in order]
 t6 = time.perf_counter()
@@ -101,7 +101,7 @@ def main(argv):
   del argv
   roofline = flops.matmul_roofline(_REPEATS.value)
   print(f'float32 matmul roofline: {roofline:.1f} GFLOP/s', flush=True)
-  release = i3d_catalogue.RELEASES['rgb_imagenet']
+  release = catalogue.RELEASES['rgb_imagenet']
   models = {precision: releases.load_release(release, dtype=precision)
             for precision in _PRECISIONS.value}
   all_modes = {
@@ -138,7 +138,7 @@ def main(argv):
 
   # The real sample (its first 79 frames, the original sample's length) in both precisions.
   clip = np.load(f'{sample.provision()}_rgb.npy')[:, :79]
-  labels = i3d_catalogue.read_labels(release)
+  labels = catalogue.read_labels(release)
   logits = {p: tf.cast(model(clip, is_training=False)[0], tf.float32).numpy()[0]
             for p, model in models.items()}
   figures = dict(roofline_gflop_per_s=roofline, forward=rows)

@@ -27,9 +27,9 @@ from bench import record  # pylint: disable=g-import-not-at-top,wrong-import-pos
 from i3d import fvd  # pylint: disable=g-import-not-at-top,wrong-import-position
 from i3d.fvd import distance  # pylint: disable=g-import-not-at-top,wrong-import-position
 from i3d.fvd import embedding  # pylint: disable=g-import-not-at-top,wrong-import-position
-from i3d_catalogue import paths  # pylint: disable=g-import-not-at-top,wrong-import-position
-from preprocess import sample  # pylint: disable=g-import-not-at-top,wrong-import-position
-from preprocess import video as video_lib  # pylint: disable=g-import-not-at-top
+from i3d.catalogue import paths  # pylint: disable=g-import-not-at-top,wrong-import-position
+from i3d.preprocess import sample  # pylint: disable=g-import-not-at-top,wrong-import-position
+from i3d.preprocess import video as video_lib  # pylint: disable=g-import-not-at-top
 from tests import reference  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 _JSON = flags.DEFINE_string('json', None, 'Write the figures here.')

@@ -19,7 +19,7 @@ import cv2
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench import record  # pylint: disable=g-import-not-at-top,wrong-import-position
-from preprocess import sample  # pylint: disable=g-import-not-at-top,wrong-import-position
+from i3d.preprocess import sample  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 _SECONDS = flags.DEFINE_list('seconds', ['10', '120'], 'Video lengths to measure.')
 _MODALITIES = flags.DEFINE_string('modalities', 'rgb', 'Passed to python -m preprocess.')

@@ -17,10 +17,10 @@ import cv2
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench import record  # pylint: disable=g-import-not-at-top,wrong-import-position
-import preprocess  # pylint: disable=g-import-not-at-top,wrong-import-position
-from preprocess import sample  # pylint: disable=g-import-not-at-top,wrong-import-position
-from preprocess import tvl1_fast  # pylint: disable=g-import-not-at-top,wrong-import-position
-from i3d_catalogue import FLOW_IMPLS  # pylint: disable=g-import-not-at-top,wrong-import-position
+from i3d import preprocess  # pylint: disable=g-import-not-at-top,wrong-import-position
+from i3d.preprocess import sample  # pylint: disable=g-import-not-at-top,wrong-import-position
+from i3d.preprocess import tvl1_fast  # pylint: disable=g-import-not-at-top,wrong-import-position
+from i3d.catalogue import FLOW_IMPLS  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 _SECONDS = flags.DEFINE_float('seconds', 2.0, 'Length of the clip to process.')
 _WORKERS = flags.DEFINE_list('workers', None, 'Worker counts; default 1 .. every core.')

@@ -21,10 +21,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from bench import record  # pylint: disable=g-import-not-at-top,wrong-import-position
-import preprocess  # pylint: disable=g-import-not-at-top,wrong-import-position
+from i3d import preprocess  # pylint: disable=g-import-not-at-top,wrong-import-position
 from i3d import releases  # pylint: disable=g-import-not-at-top,wrong-import-position
-import i3d_catalogue  # pylint: disable=g-import-not-at-top,wrong-import-position
-from preprocess import sample  # pylint: disable=g-import-not-at-top,wrong-import-position
+from i3d import catalogue  # pylint: disable=g-import-not-at-top,wrong-import-position
+from i3d.preprocess import sample  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 _JSON = flags.DEFINE_string('json', None, 'Also write the figures here.')
 
@@ -32,8 +32,8 @@ _JSON = flags.DEFINE_string('json', None, 'Also write the figures here.')
 def main(argv):
   del argv
   video = sample.sample_video()
-  model = releases.load_release(i3d_catalogue.RELEASES['rgb_imagenet'])
-  labels = i3d_catalogue.read_labels(i3d_catalogue.RELEASES['rgb_imagenet'])
+  model = releases.load_release(catalogue.RELEASES['rgb_imagenet'])
+  labels = catalogue.read_labels(catalogue.RELEASES['rgb_imagenet'])
   arrays, logits = {}, {}
   with tempfile.TemporaryDirectory() as scratch:
     for recipe in preprocess.RECIPES:

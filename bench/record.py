@@ -12,8 +12,8 @@ import sys
 from typing import Any, Dict
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from i3d_assets import files  # pylint: disable=g-import-not-at-top,wrong-import-position
-from i3d_assets import machine  # pylint: disable=g-import-not-at-top,wrong-import-position
+from i3d.system import files  # pylint: disable=g-import-not-at-top,wrong-import-position
+from i3d.system import machine  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 def where() -> Dict[str, Any]:

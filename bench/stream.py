@@ -1,4 +1,4 @@
-"""`python -m classify.stream` on real samples, float32 and bfloat16: the sustained rate
+"""`python -m i3d.live` on real samples, float32 and bfloat16: the sustained rate
 (a 10 s file read as fast as the network takes it, every window classified) and the
 latency when the sample is played in real time (--realtime, windows skipped when the
 network lags).
@@ -18,7 +18,7 @@ from absl import flags
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from bench import record  # pylint: disable=g-import-not-at-top,wrong-import-position
-from i3d_catalogue import paths  # pylint: disable=g-import-not-at-top,wrong-import-position
+from i3d.catalogue import paths  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 _JSON = flags.DEFINE_string('json', None, 'Write the figures here.')
 _PRECISIONS = flags.DEFINE_list('precisions', ['float32', 'bfloat16'], 'Precisions.')
@@ -29,7 +29,7 @@ SUMMARY = re.compile(
 
 
 def run(*args):
-  result = subprocess.run([sys.executable, '-m', 'classify.stream', *args], cwd=ROOT,
+  result = subprocess.run([sys.executable, '-m', 'i3d.live', *args], cwd=ROOT,
                           capture_output=True, text=True, check=True)
   lines = result.stdout.strip().splitlines()
   numbers = SUMMARY.match(lines[-1]).groups()

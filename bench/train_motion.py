@@ -1,5 +1,5 @@
-"""Shown to learn: the camera-motion set (`python -m train.camera_motion`), trained with
-`python -m train` under the same budget from rgb_imagenet (all layers, then the logits
+"""Shown to learn: the camera-motion set (`python -m i3d.train.camera_motion`), trained with
+`python -m i3d.train` under the same budget from rgb_imagenet (all layers, then the logits
 only), from scratch, and the flow stream from scratch; held-out top-1 against steps, as
 JSON and a plot.
 
@@ -43,7 +43,7 @@ SPEED = re.compile(r'step \d+/\d+: .* ([\d.]+) clips/s')
 
 
 def train(data, out, run):
-  command = [sys.executable, '-m', 'train', '--train_list', f'{data}/trainlist01.txt',
+  command = [sys.executable, '-m', 'i3d.train', '--train_list', f'{data}/trainlist01.txt',
              '--eval_list', f'{data}/testlist01.txt', '--video_dir', data, '--labels',
              f'{data}/classInd.txt', '--output_dir', out, '--num_frames', '16',
              '--batch_size', '4', '--steps', str(_STEPS.value), '--noflip',
@@ -76,7 +76,7 @@ def plot(figures, path):
 
 
 def main(unused_argv):
-  from train import camera_motion  # pylint: disable=g-import-not-at-top
+  from i3d.train import camera_motion  # pylint: disable=g-import-not-at-top
   with tempfile.TemporaryDirectory() as scratch:
     data = os.path.join(scratch, 'motions')
     camera_motion.generate(data, 12, 6, 32, (160, 120))

@@ -1,4 +1,4 @@
-"""Training speed: clips per second of `python -m train`'s step (forward, backward and
+"""Training speed: clips per second of `python -m i3d.train`'s step (forward, backward and
 SGD on every layer, the data already in memory), and its FLOP rate against the
 float32 matmul roofline that bench/forward.py measures.
 
@@ -27,8 +27,8 @@ import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-posi
 
 from bench import flops  # pylint: disable=g-import-not-at-top,wrong-import-position
 from bench import record  # pylint: disable=g-import-not-at-top,wrong-import-position
-from train import loop  # pylint: disable=g-import-not-at-top,wrong-import-position
-from train.recipe import Recipe  # pylint: disable=g-import-not-at-top,wrong-import-position
+from i3d.train import steps  # pylint: disable=g-import-not-at-top,wrong-import-position
+from i3d.train.recipe import Recipe  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 _JSON = flags.DEFINE_string('json', None, 'Write the figures here.')
 _CONFIGS = flags.DEFINE_list('configs', ['4x16', '4x24', '2x64'], 'Batch x frames.')
@@ -40,14 +40,14 @@ def measure(batch, frames, freeze, precision):
   recipe = Recipe(classes=tuple(f'c{i}' for i in range(8)), num_frames=frames,
                   batch_size=batch, freeze_batch_norm=freeze, precision=precision)
   strategy = tf.distribute.MirroredStrategy(['/cpu:0'])
-  state, _ = loop.make_state(strategy, recipe)
+  state, _ = steps.make_state(strategy, recipe)
   rng = np.random.default_rng(0)
   clips = rng.uniform(-1, 1, (batch, frames, 224, 224, 3)).astype(np.float32)
   labels = rng.integers(0, 8, batch).astype(np.int32)
   dataset = strategy.experimental_distribute_dataset(
       tf.data.Dataset.from_tensors((clips, labels)).repeat())
   iterator = iter(dataset)
-  step = loop.train_step_fn(strategy, state, recipe)
+  step = steps.train_step_fn(strategy, state, recipe)
   step(iterator)  # Tracing.
   start = time.perf_counter()
   for _ in range(_STEPS.value):

@@ -1,15 +1,41 @@
-"""Kinetics I3D (Carreira & Zisserman, CVPR 2017) on TensorFlow 2 and Sonnet 2."""
+"""Kinetics I3D (Carreira & Zisserman, CVPR 2017) on TensorFlow 2 and Sonnet 2.
 
-# First: TensorFlow without its C++ start-up lines (see quiet_tf).
-from i3d.quiet_tf import tf  # noqa: F401  pylint: disable=unused-import
-from i3d.batch_norm import BatchNorm
-from i3d.checkpoint import (LAYOUTS, CheckpointMismatchError, Layout, checkpoint_prefix,
-                            load_checkpoint, save_checkpoint, save_release_checkpoint,
-                            write_release_checkpoint)
-from i3d.model import InceptionBlock, InceptionI3d, Unit3D
+The model's names below load TensorFlow on first use (PEP 562), so that `import i3d` and
+its TensorFlow-free parts (`i3d.catalogue`, `i3d.system`, `i3d.videosets`, and the
+top-level `preprocess` that uses them) stay cheap for the preprocessing workers.
 
-__all__ = [
-    'BatchNorm', 'CheckpointMismatchError', 'InceptionBlock', 'InceptionI3d', 'LAYOUTS',
-    'Layout', 'Unit3D', 'checkpoint_prefix', 'load_checkpoint', 'save_checkpoint',
-    'save_release_checkpoint', 'write_release_checkpoint',
-]
+Subpackages: `catalogue` (what exists), `system` (files, locks, stores, the process
+pool, downloads, the CPU), `videosets` (video lists, labelled sets, accuracy),
+`classify`, `train`, `fvd`, `live`; modules `model`, `checkpoint`, `releases`,
+`precision`, `export`, `evaluate_sample`, `provision`, `flags`.
+"""
+
+import importlib
+
+_EXPORTS = {
+    'BatchNorm': 'i3d.batch_norm',
+    'CheckpointMismatchError': 'i3d.checkpoint',
+    'InceptionBlock': 'i3d.model',
+    'InceptionI3d': 'i3d.model',
+    'LAYOUTS': 'i3d.checkpoint',
+    'Layout': 'i3d.checkpoint',
+    'Unit3D': 'i3d.model',
+    'checkpoint_prefix': 'i3d.checkpoint',
+    'load_checkpoint': 'i3d.checkpoint',
+    'save_checkpoint': 'i3d.checkpoint',
+    'save_release_checkpoint': 'i3d.checkpoint',
+    'write_release_checkpoint': 'i3d.checkpoint',
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+  if name not in _EXPORTS:
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+  value = getattr(importlib.import_module(_EXPORTS[name]), name)
+  globals()[name] = value
+  return value
+
+
+def __dir__():
+  return sorted(list(globals()) + __all__)

@@ -11,8 +11,8 @@ them.
 
 from typing import Optional
 
-import sonnet as snt
-import tensorflow as tf
+from i3d.quiet_tf import tf  # First: TensorFlow without its start-up lines.
+import sonnet as snt  # pylint: disable=g-bad-import-order
 
 DEFAULT_EPS = 1e-3
 DEFAULT_DECAY = 0.999

@@ -11,10 +11,11 @@ import dataclasses
 import os
 from typing import Dict, List, Mapping, Optional, Sequence
 
-from i3d_assets import files
-from i3d_catalogue import CHECKPOINT_BASENAME, checkpoint_prefix
 import numpy as np
-import tensorflow as tf
+
+from i3d.catalogue import CHECKPOINT_BASENAME, checkpoint_prefix
+from i3d.quiet_tf import tf
+from i3d.system import files
 
 # The first variable of every layout; its scope prefix tells the layout.
 _FIRST_VARIABLE = 'Conv3d_1a_7x7/conv_3d/w'
@@ -184,10 +185,26 @@ def load_checkpoint(model: tf.Module, path: str, scope: Optional[str] = None,
       the checkpoint holds variables that the model lacks; nothing is assigned then.
   """
   prefix = checkpoint_prefix(path)
+  load_prefix(model, prefix, scope, exclude)
+  return prefix
+
+
+def logits_classes(prefix: str) -> Optional[int]:
+  """The number of classes of the I3D in a checkpoint (its logits' width; TF1 or
+  object-based), None without logits; a damaged index is an error naming the file."""
+  _, shapes = _open(prefix)
+  widths = [shape for name, shape in shapes.items()
+            if '/Logits/Conv3d_0c_1x1/conv_3d/b' in '/' + name]
+  return widths[0][-1] if widths and widths[0] else None
+
+
+def load_prefix(model: tf.Module, prefix: str, scope: Optional[str] = None,
+                exclude: Sequence[str] = ()) -> None:
+  """`load_checkpoint` for a prefix already resolved (`catalogue.checkpoint_prefix`)."""
   reader, shapes = _open(prefix)
   if _OBJECT_GRAPH_KEY in shapes:
     _restore_object_checkpoint(model, prefix, shapes)
-    return prefix
+    return
   if scope is None:
     scope = detect_scope(shapes, prefix)
   _check_scope(shapes, scope, prefix)
@@ -229,7 +246,6 @@ def load_checkpoint(model: tf.Module, path: str, scope: Optional[str] = None,
   variables = model_variables(model)
   for name, value in values.items():
     variables[name].assign(tf.cast(value, variables[name].dtype))
-  return prefix
 
 
 def _restore_object_checkpoint(model: tf.Module, prefix: str,

@@ -18,34 +18,22 @@ import io
 import os
 import sys
 
-from absl import app
-from absl import flags
-from i3d_assets import faults
-from i3d_assets import files
-import i3d_catalogue
-from i3d_catalogue import CHANNELS, IMAGE_SIZE, MIN_FRAMES, paths
+from absl import app, flags
 import numpy as np
 
+from i3d import catalogue
+from i3d import flags as shared
 from i3d import precision as precision_lib
 from i3d import releases
+from i3d.catalogue import CHANNELS, IMAGE_SIZE, MIN_FRAMES, paths
 from i3d.quiet_tf import tf
+from i3d.system import faults, files
 
 SAMPLES = paths.samples_dir()
 
-_EVAL_TYPE = flags.DEFINE_enum(
-    'eval_type', 'joint', ['rgb', 'rgb600', 'flow', 'joint'],
-    'rgb: the RGB stream; flow: the flow stream; joint: their logits summed with equal '
-    'weight; rgb600: the RGB stream trained on Kinetics-600 from scratch '
-    '(rgb_scratch_kin600, the only Kinetics-600 checkpoint, 600-class label map).')
-_IMAGENET_PRETRAINED = flags.DEFINE_bool(
-    'imagenet_pretrained', True,
-    'Use the checkpoints inflated from ImageNet (rgb_imagenet, flow_imagenet); '
-    '--noimagenet_pretrained uses those trained from scratch (rgb_scratch, '
-    'flow_scratch). rgb600 has only rgb_scratch_kin600 and ignores this flag.')
-_CHECKPOINT_DIR = flags.DEFINE_string(
-    'checkpoint_dir', paths.checkpoint_dir(),
-    'Folder of the release checkpoints, one subfolder each: <name>/model.ckpt.* '
-    '(default: $I3D_CHECKPOINT_DIR, else data/checkpoints in a clone).')
+_EVAL_TYPE = shared.eval_type('joint')
+_IMAGENET_PRETRAINED = shared.imagenet_pretrained()
+_CHECKPOINT_DIR = shared.checkpoint_dir()
 _RGB_SAMPLE = flags.DEFINE_string(
     'rgb_sample', os.path.join(SAMPLES, 'bigbuckbunny_rgb.npy'),
     'RGB input, .npy float32 [1, T, 224, 224, 3] in [-1, 1] (python -m preprocess).')
@@ -55,15 +43,8 @@ _FLOW_SAMPLE = flags.DEFINE_string(
 _VIDEO = flags.DEFINE_string(
     'video', None, 'A video file to classify, preprocessed on the fly with the default '
     'recipe; replaces --rgb_sample and --flow_sample.')
-_PRECISION = flags.DEFINE_enum(
-    'precision', 'float32', list(i3d_catalogue.PRECISION_CHOICES),
-    'Precision of the networks: bfloat16 is faster only on CPUs with bfloat16 units '
-    '(AVX512_BF16, AMX) and on GPUs of compute capability 8.0 and up, several times '
-    'slower elsewhere (with a warning); auto picks bfloat16 where those units are, '
-    'else float32, and says which.')
-_MODEL_DIR = flags.DEFINE_string(
-    'model_dir', None, 'A model trained by python -m train (its folder): run it, with its '
-    'own classes, instead of --eval_type\'s checkpoints.')
+_PRECISION = shared.precision()
+_MODEL_DIR = shared.model_dir()
 _TOP_K = flags.DEFINE_integer('top_k', 20, 'How many classes to print.', lower_bound=1)
 _SAVE_LOGITS = flags.DEFINE_string(
     'save_logits', None, 'Also write the logits, float32 [num_classes], to this .npy.')
@@ -114,10 +95,10 @@ def evaluate() -> None:
     files.check_writable(_SAVE_LOGITS.value)
   # Checkpoints first: a missing one is reported before any heavy work.
   if _MODEL_DIR.value:
-    plan = i3d_catalogue.model_plan(_MODEL_DIR.value)
+    plan = catalogue.model_plan(_MODEL_DIR.value)
   else:
-    plan = i3d_catalogue.make_plan(_EVAL_TYPE.value, _IMAGENET_PRETRAINED.value,
-                                   _CHECKPOINT_DIR.value)
+    plan = catalogue.make_plan(_EVAL_TYPE.value, _IMAGENET_PRETRAINED.value,
+                               _CHECKPOINT_DIR.value)
   choice = precision_lib.choose(_PRECISION.value)
   if choice.message:
     print(f'evaluate_sample.py: {choice.message}', file=sys.stderr)
@@ -149,7 +130,7 @@ def read_samples(modalities):
   """`{modality: sample}` from --video, or from --rgb_sample / --flow_sample."""
   if _VIDEO.value:
     # Imported here: only --video needs the preprocessing (and OpenCV).
-    import preprocess  # pylint: disable=g-import-not-at-top
+    from i3d import preprocess  # pylint: disable=g-import-not-at-top
     return preprocess.video_to_arrays(_VIDEO.value, modalities)
   paths_of = {'rgb': _RGB_SAMPLE.value, 'flow': _FLOW_SAMPLE.value}
   return {m: load_sample(paths_of[m], CHANNELS[m]) for m in modalities}

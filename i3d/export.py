@@ -25,17 +25,15 @@ import shutil
 import sys
 from typing import Dict, List, Optional
 
-from absl import app
-from absl import flags
-from i3d_assets import faults
-from i3d_assets import files
-import i3d_catalogue
-from i3d_catalogue import CHANNELS, IMAGE_SIZE, MIN_FRAMES, paths
+from absl import app, flags
 
-from i3d import quiet_tf
-from i3d import releases
+from i3d import catalogue
+from i3d import flags as shared
+from i3d import quiet_tf, releases
+from i3d.catalogue import CHANNELS, IMAGE_SIZE, MIN_FRAMES, paths
 from i3d.model import InceptionI3d
 from i3d.quiet_tf import tf
+from i3d.system import faults, files
 
 TOP_K = 5
 LABEL_MAP = 'label_map.txt'
@@ -86,12 +84,12 @@ class Served(tf.Module):
     return function.get_concrete_function(**specs)
 
 
-def load_models(plan: i3d_catalogue.Plan, ops: str = '3d') -> Dict[str, InceptionI3d]:
+def load_models(plan: catalogue.Plan, ops: str = '3d') -> Dict[str, InceptionI3d]:
   return {stream.modality: releases.load_stream(stream, ops=ops)
           for stream in plan.streams}
 
 
-def export_saved_model(plan: i3d_catalogue.Plan, output_dir: str) -> str:
+def export_saved_model(plan: catalogue.Plan, output_dir: str) -> str:
   """Writes the plan's networks as a SavedModel in `output_dir`, whole or not at all."""
   with files.folder_written_atomically(output_dir) as staging:
     label_map = os.path.join(staging, LABEL_MAP)
@@ -113,7 +111,7 @@ def tflite_converter(saved_model: str, variant: str):
   return converter
 
 
-def export_tflite(plan: i3d_catalogue.Plan, output_dir: str, num_frames: int,
+def export_tflite(plan: catalogue.Plan, output_dir: str, num_frames: int,
                   variants=TFLITE_VARIANTS) -> Dict[str, str]:
   """Writes `<eval_type>_<variant>.tflite` and the label map; returns the files' paths.
 
@@ -143,14 +141,9 @@ def export_tflite(plan: i3d_catalogue.Plan, output_dir: str, num_frames: int,
   return written
 
 
-_EVAL_TYPE = flags.DEFINE_enum('eval_type', 'rgb', list(i3d_catalogue.EVAL_TYPES),
-                               'The networks to export (joint: RGB and flow, summed).')
-_IMAGENET_PRETRAINED = flags.DEFINE_bool(
-    'imagenet_pretrained', True, 'The ImageNet-inflated checkpoints, or --no: those '
-    'trained from scratch.')
-_CHECKPOINT_DIR = flags.DEFINE_string(
-    'checkpoint_dir', None, f'Folder of the release checkpoints (default: '
-    f'{paths.checkpoint_dir()}).')
+_EVAL_TYPE = shared.eval_type('rgb')
+_IMAGENET_PRETRAINED = shared.imagenet_pretrained()
+_CHECKPOINT_DIR = shared.checkpoint_dir()
 _OUTPUT_DIR = flags.DEFINE_string('output_dir', None, 'Where to write the model.')
 _FORMAT = flags.DEFINE_enum('format', 'saved_model', ['saved_model', 'tflite'],
                             'A SavedModel, or three .tflite files.')
@@ -173,8 +166,8 @@ def check_output_dir(output_dir: str) -> None:
 
 def export() -> None:
   check_output_dir(_OUTPUT_DIR.value)
-  plan = i3d_catalogue.make_plan(_EVAL_TYPE.value, _IMAGENET_PRETRAINED.value,
-                                 _CHECKPOINT_DIR.value or paths.checkpoint_dir())
+  plan = catalogue.make_plan(_EVAL_TYPE.value, _IMAGENET_PRETRAINED.value,
+                             _CHECKPOINT_DIR.value)
   files.check_writable(os.path.join(_OUTPUT_DIR.value, LABEL_MAP))
   if _FORMAT.value == 'saved_model':
     export_saved_model(plan, _OUTPUT_DIR.value)
@@ -193,6 +186,10 @@ def main(argv):
   faults.run_command('python -m i3d.export', export)
 
 
-if __name__ == '__main__':
+def run() -> None:
   flags.mark_flag_as_required('output_dir')
   app.run(main)
+
+
+if __name__ == '__main__':
+  run()

@@ -7,8 +7,8 @@ checkpoints.
 
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
-import sonnet as snt
-import tensorflow as tf
+from i3d.quiet_tf import tf  # First: TensorFlow without its start-up lines.
+import sonnet as snt  # pylint: disable=g-bad-import-order
 
 from i3d.batch_norm import BatchNorm
 

@@ -10,10 +10,9 @@ for without the units; it never changes an explicit choice.
 import dataclasses
 from typing import Optional
 
-from i3d_assets import machine
-
 from i3d import quiet_tf
 from i3d.quiet_tf import tf
+from i3d.system import machine
 
 # GPUs with bfloat16 tensor cores: Ampere (compute capability 8.0) and later.
 MIN_GPU_CAPABILITY = (8, 0)
@@ -43,11 +42,6 @@ def _gpu_with_bfloat16() -> Optional[str]:
   if capability >= MIN_GPU_CAPABILITY:
     return f'{name}, compute capability {capability[0]}.{capability[1]}'
   return ''
-
-
-def has_bfloat16_units() -> bool:
-  gpu = _gpu_with_bfloat16()
-  return bool(gpu) if gpu is not None else bool(machine.bfloat16_units())
 
 
 def choose(requested: str, fallback: str = 'float32 or auto') -> Choice:

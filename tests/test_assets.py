@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from i3d_assets import files
-from i3d_assets import store as store_lib
-from i3d_assets.pool import OrderedMap
+from i3d.system import files
+from i3d.system import store as store_lib
+from i3d.system.pool import OrderedMap
 
 
 def square_after(delay_per_item, item):

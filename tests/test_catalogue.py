@@ -8,18 +8,18 @@ import sys
 
 import pytest
 
-import i3d_catalogue
-from i3d_catalogue import paths
+from i3d import catalogue
+from i3d.catalogue import paths
 from tests.conftest import LAYOUTS, RELEASES, ROOT
 
 
 def test_the_table_matches_the_release_listings():
-  assert set(i3d_catalogue.RELEASES) == set(RELEASES)
+  assert set(catalogue.RELEASES) == set(RELEASES)
   for name, (layout, channels, classes) in RELEASES.items():
-    release = i3d_catalogue.RELEASES[name]
+    release = catalogue.RELEASES[name]
     assert (release.layout, release.channels, release.num_classes) == (layout, channels,
                                                                        classes)
-    assert len(i3d_catalogue.read_labels(release)) == classes
+    assert len(catalogue.read_labels(release)) == classes
     # The listing of the release's .index: the first convolution takes `channels`.
     with open(os.path.join(LAYOUTS, f'{name}.txt')) as f:
       first = next(line for line in f if 'Conv3d_1a_7x7/conv_3d/w ' in line)
@@ -46,7 +46,7 @@ def test_checkpoint_lookup_agrees_with_tensorflow(tmp_path, line, files):
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   folder = str(tmp_path / 'ckpt')
   make_checkpoint(folder, line, files)
-  prefix = i3d_catalogue.checkpoint_prefix(folder)
+  prefix = catalogue.checkpoint_prefix(folder)
   state = tf.train.get_checkpoint_state(folder)
   if state is None:
     assert prefix == os.path.join(folder, 'model.ckpt')
@@ -60,26 +60,26 @@ def test_checkpoint_lookup_agrees_with_tensorflow(tmp_path, line, files):
 def test_a_checkpoint_file_naming_nothing_there_is_an_error(tmp_path):
   make_checkpoint(str(tmp_path), 'model_checkpoint_path: "gone"', files=())
   with pytest.raises(FileNotFoundError, match="its checkpoint file names .*gone"):
-    i3d_catalogue.checkpoint_prefix(str(tmp_path))
+    catalogue.checkpoint_prefix(str(tmp_path))
 
 
 def test_plans_resolve_auto_and_are_plain_data(tmp_path):
   make_checkpoint(str(tmp_path / 'rgb_imagenet'))
-  plan = i3d_catalogue.make_plan('auto', True, str(tmp_path))
+  plan = catalogue.make_plan('auto', True, str(tmp_path))
   assert (plan.eval_type, plan.requested, plan.modalities) == ('rgb', 'auto', ('rgb',))
   assert 'no flow_imagenet checkpoint in ' + str(tmp_path / 'flow_imagenet') in plan.note()
   assert pickle.loads(pickle.dumps(plan)) == plan
   make_checkpoint(str(tmp_path / 'flow_imagenet'))
-  joint = i3d_catalogue.make_plan('auto', True, str(tmp_path))
+  joint = catalogue.make_plan('auto', True, str(tmp_path))
   assert joint.eval_type == 'joint' and joint.note() is None
   assert [s.name for s in joint.streams] == ['rgb', 'flow']
   assert joint.modalities == ('rgb', 'flow') and joint.num_classes == 400
   assert joint.streams[1].prefix == str(tmp_path / 'flow_imagenet' / 'model.ckpt')
-  with pytest.raises(i3d_catalogue.MissingCheckpointError,
+  with pytest.raises(catalogue.MissingCheckpointError,
                      match='rgb_scratch: no such folder; the rgb_scratch checkpoint'):
-    i3d_catalogue.make_plan('rgb', False, str(tmp_path))
+    catalogue.make_plan('rgb', False, str(tmp_path))
   with pytest.raises(ValueError, match="Unknown eval_type 'rgb400'"):
-    i3d_catalogue.make_plan('rgb400', True, str(tmp_path))
+    catalogue.make_plan('rgb400', True, str(tmp_path))
 
 
 def test_folders_follow_the_environment(monkeypatch, tmp_path):
@@ -102,8 +102,10 @@ def test_folders_follow_the_environment(monkeypatch, tmp_path):
 
 
 def test_the_catalogue_assets_and_preprocess_import_no_tensorflow():
-  code = ('import sys, i3d_catalogue, i3d_assets.pool, i3d_assets.store, i3d_assets.pypi, '
-          'preprocess, preprocess.sample, classify.scratch, classify.settings; '
+  code = ('import sys, i3d.catalogue, i3d.system.pool, i3d.system.store, i3d.system.pypi, '
+          'i3d.videosets.labelled, i3d.videosets.scoring, i3d.flags, preprocess, '
+          'i3d.preprocess.sample, i3d.preprocess.__main__, i3d.classify.scratch, '
+          'i3d.classify.settings; '
           'print(sorted(m for m in ("tensorflow", "sonnet", "apache_beam") '
           'if m in sys.modules))')
   out = subprocess.run([sys.executable, '-c', code], cwd=ROOT, check=True,

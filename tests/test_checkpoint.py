@@ -37,7 +37,7 @@ def release_weights(release, seed=0):
 def with_random_flow(checkpoints, seed):
   """A checkpoint folder holding the provisioned rgb_imagenet (linked) and a
   flow_imagenet of random values in the release's layout; returns the flow weights."""
-  from i3d_catalogue import paths  # pylint: disable=g-import-not-at-top
+  from i3d.catalogue import paths  # pylint: disable=g-import-not-at-top
   checkpoints.mkdir()
   os.symlink(os.path.join(paths.checkpoint_dir(), 'rgb_imagenet'),
              checkpoints / 'rgb_imagenet')

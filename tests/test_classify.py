@@ -19,16 +19,16 @@ import PIL.Image
 import pytest
 import tensorflow as tf
 
-import classify
-from classify import beam as classify_beam
-from classify import network
-from classify import prediction
-from classify import result as result_lib
+from i3d import classify
+from i3d.classify import beam as classify_beam
+from i3d.classify import network
+from i3d.classify import prediction
+from i3d.classify import result as result_lib
 from i3d import provision
-import i3d_catalogue
-from i3d_catalogue import paths
-import preprocess
-from preprocess import sample
+from i3d import catalogue
+from i3d.catalogue import paths
+from i3d import preprocess
+from i3d.preprocess import sample
 from tests import reference
 from tests.conftest import ROOT
 from tests.test_checkpoint import unscoped, with_random_flow
@@ -60,7 +60,7 @@ def videos_dir(tmp_path_factory):
 @pytest.fixture(scope='module')
 def rgb_networks():
   provision.provision()
-  return classify.Networks(i3d_catalogue.make_plan('rgb', True, paths.checkpoint_dir()))
+  return classify.Networks(catalogue.make_plan('rgb', True, paths.checkpoint_dir()))
 
 
 @pytest.fixture(scope='module')
@@ -139,7 +139,7 @@ def test_windows_equal_an_independent_network_on_the_same_frames(local_run, vide
 
 def test_video_prediction_is_the_mean_of_the_windows(local_run):
   _, out, _ = local_run
-  labels = i3d_catalogue.read_labels(i3d_catalogue.RELEASES['rgb_imagenet'])
+  labels = catalogue.read_labels(catalogue.RELEASES['rgb_imagenet'])
   for name in ('a_carphone', 'b_bunny_10fps', 'd_bunny_50fps'):
     r = load(out / 'videos' / f'{name}.npz')
     assert r['window_logits'].shape == (len(r['window_starts']), 400)
@@ -219,7 +219,7 @@ def test_beam_pipeline_equals_the_local_command(local_run, tmp_path, monkeypatch
   assert (out / 'run.json').read_bytes() == (tmp_path / 'run.json').read_bytes()
 
 
-def run_command(*args, module='classify'):
+def run_command(*args, module='i3d.classify'):
   return subprocess.run([sys.executable, '-m', module, *args], cwd=ROOT, env=ENV,
                         capture_output=True, text=True, check=False)
 
@@ -233,7 +233,7 @@ def test_killed_run_resumes_without_redoing_anything(local_run, videos_dir, tmp_
   out = tmp_path / 'out'
   args = ['--videos', str(folder), '--output_dir', str(out), '--eval_type', 'rgb',
           '--workers', '1']
-  process = subprocess.Popen([sys.executable, '-m', 'classify', *args], cwd=ROOT, env=ENV,
+  process = subprocess.Popen([sys.executable, '-m', 'i3d.classify', *args], cwd=ROOT, env=ENV,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              start_new_session=True)
   deadline = time.time() + 300

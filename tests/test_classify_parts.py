@@ -5,9 +5,9 @@ import os
 import numpy as np
 import pytest
 
-from classify import report
-from classify import sources
-from classify import windows
+from i3d.videosets import scoring
+from i3d.videosets import sources
+from i3d.classify import prediction as windows
 
 
 def touch(path):
@@ -143,7 +143,7 @@ def test_accuracy_on_hand_counted_rows():
       {'label': 'c', 'status': 'failed'},    # not scored
       {'label': None, 'status': 'ok'},       # unlabelled: ignored
   ]
-  metrics = report.accuracy(rows, labels=list('abcdefg'))
+  metrics = scoring.accuracy(rows, labels=list('abcdefg'))
   assert metrics['top1'] == pytest.approx(2 / 4)
   assert metrics['top5'] == pytest.approx(3 / 4)
   # Per class: a 1/2, b 1/1, c 0/1.
@@ -158,4 +158,4 @@ def test_accuracy_on_hand_counted_rows():
 
 
 def test_no_labels_no_accuracy():
-  assert report.accuracy([{'label': None, 'status': 'ok'}], labels=['a']) is None
+  assert scoring.accuracy([{'label': None, 'status': 'ok'}], labels=['a']) is None

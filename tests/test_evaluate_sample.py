@@ -11,8 +11,8 @@ import pytest
 import tensorflow as tf
 
 from i3d import provision
-from i3d_catalogue.releases import LABEL_MAPS_DIR
-from preprocess import sample
+from i3d.catalogue.releases import LABEL_MAPS_DIR
+from i3d.preprocess import sample
 from tests import reference
 from tests.conftest import RELEASES, ROOT
 from tests.test_checkpoint import release_weights, unscoped, write_tf1

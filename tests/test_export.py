@@ -13,8 +13,8 @@ import tensorflow as tf
 
 from i3d import provision
 from i3d import releases
-import i3d_catalogue
-from i3d_catalogue import paths
+from i3d import catalogue
+from i3d.catalogue import paths
 from tests import reference
 from tests.conftest import ROOT
 from tests.test_checkpoint import unscoped, with_random_flow
@@ -33,7 +33,7 @@ outputs = {k: v.numpy() for k, v in serve(**inputs).items()}
 outputs = {k: v.astype(bytes) if v.dtype == object else v for k, v in outputs.items()}
 np.savez(sys.argv[3], **outputs)
 print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('i3d', 'sonnet',
-                                                                    'i3d_catalogue'))))
+                                                                    'i3d.catalogue'))))
 '''
 
 
@@ -56,7 +56,7 @@ def run_bare(model_dir, inputs, out):
 def library():
   """The library's logits and features for inputs, from the provisioned rgb_imagenet."""
   provision.provision()
-  model = releases.load_release(i3d_catalogue.RELEASES['rgb_imagenet'])
+  model = releases.load_release(catalogue.RELEASES['rgb_imagenet'])
 
   def forward(x):
     logits, end_points = model(tf.constant(x), is_training=False)
@@ -85,7 +85,7 @@ def test_saved_model_runs_without_this_code_and_equals_the_library(saved_model, 
   np.testing.assert_allclose(outputs['features'], features, rtol=1e-5, atol=1e-6)
   np.testing.assert_allclose(outputs['probabilities'], tf.nn.softmax(logits).numpy(),
                              rtol=1e-5, atol=1e-7)
-  labels = i3d_catalogue.read_labels(i3d_catalogue.RELEASES['rgb_imagenet'])
+  labels = catalogue.read_labels(catalogue.RELEASES['rgb_imagenet'])
   top = np.argsort(logits[0])[::-1][:5]
   assert outputs['top_k_indices'][0].tolist() == top.tolist()
   assert [c.decode() for c in outputs['top_k_classes'][0]] == [labels[i] for i in top]

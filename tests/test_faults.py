@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from i3d import provision
-from i3d_assets.lock import folder_lock
-from i3d_catalogue import paths
-from preprocess import sample
+from i3d.system.lock import folder_lock
+from i3d.catalogue import paths
+from i3d.preprocess import sample
 from tests.conftest import ROOT, as_in_a_terminal
 
 # As a user runs the commands: TensorFlow's log level left as it comes.
@@ -46,7 +46,7 @@ def videos(tmp_path_factory):
 
 
 def classify_args(videos_dir, out, workers=1):
-  return ['-m', 'classify', '--videos', str(videos_dir), '--output_dir', str(out),
+  return ['-m', 'i3d.classify', '--videos', str(videos_dir), '--output_dir', str(out),
           '--eval_type', 'rgb', '--window_frames', '0', '--noplots', '--workers',
           str(workers)]
 
@@ -123,7 +123,7 @@ def test_a_damaged_or_wrong_checkpoint_is_named_before_any_work(how, message, vi
                   str(checkpoints))
   assert evaluated.returncode == 1
   assert re.search(message, one_line(evaluated, 'evaluate_sample.py'))
-  classified = run('-m', 'classify', '--videos', str(videos), '--output_dir',
+  classified = run('-m', 'i3d.classify', '--videos', str(videos), '--output_dir',
                    str(tmp_path / 'out'), '--eval_type', eval_type, '--checkpoint_dir',
                    str(checkpoints))
   assert classified.returncode == 1
@@ -322,7 +322,7 @@ def test_a_video_cut_short_is_used_with_one_warning_and_recorded(videos, tmp_pat
   assert np.load(tmp_path / 'p_rgb.npy', mmap_mode='r').shape[1] == decoded
   shutil.copy(videos / 'carphone_pristine.mp4', folder / 'whole.mp4')
   out = tmp_path / 'out'
-  result = run('-m', 'classify', '--videos', str(folder), '--output_dir', str(out),
+  result = run('-m', 'i3d.classify', '--videos', str(folder), '--output_dir', str(out),
                '--eval_type', 'rgb', '--window_frames', '0', '--workers', '1')
   assert result.returncode == 0, result.stderr
   assert [line for line in result.stderr.splitlines() if not line.startswith(

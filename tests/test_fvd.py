@@ -15,9 +15,9 @@ from i3d import fvd
 from i3d import provision
 from i3d.fvd import distance
 from i3d.fvd import embedding
-from i3d_catalogue import paths
-from preprocess import sample
-from preprocess import video as video_lib
+from i3d.catalogue import paths
+from i3d.preprocess import sample
+from i3d.preprocess import video as video_lib
 from tests import reference
 from tests.conftest import ROOT
 from tests.test_checkpoint import unscoped

@@ -146,19 +146,19 @@ BFLOAT16_PATHS = {'native': {}, 'without_avx512': {'TF_ENABLE_ONEDNN_OPTS': '0'}
 _BFLOAT16_LOGITS = """
 import sys
 import numpy as np
-import i3d_catalogue
+from i3d import catalogue
 from i3d import releases
 from i3d.quiet_tf import tf
 clip = np.load(sys.argv[1], mmap_mode='r')[:, :32]
 logits = []
 for dtype in (tf.float32, tf.bfloat16):
-  model = releases.load_release(i3d_catalogue.RELEASES['rgb_imagenet'], dtype=dtype)
+  model = releases.load_release(catalogue.RELEASES['rgb_imagenet'], dtype=dtype)
   assert {v.dtype for v in model.variables} == {dtype}
   output, _ = model(np.asarray(clip), is_training=False)
   assert output.dtype == dtype
   logits.append(tf.cast(output, tf.float32).numpy()[0])
 # Mixed precision (for training): float32 variables, bfloat16 computation.
-mixed = releases.load_release(i3d_catalogue.RELEASES['rgb_imagenet'],
+mixed = releases.load_release(catalogue.RELEASES['rgb_imagenet'],
                               compute_dtype=tf.bfloat16)
 assert {v.dtype for v in mixed.variables} == {tf.float32}
 output, _ = mixed(np.asarray(clip), is_training=False)
@@ -181,9 +181,9 @@ def test_bfloat16_model_on_the_real_sample_stays_within_its_rounding(path, tmp_p
   import subprocess  # pylint: disable=g-import-not-at-top
   import sys  # pylint: disable=g-import-not-at-top
   from i3d import provision  # pylint: disable=g-import-not-at-top
-  from preprocess import sample  # pylint: disable=g-import-not-at-top
+  from i3d.preprocess import sample  # pylint: disable=g-import-not-at-top
   from tests.conftest import ROOT  # pylint: disable=g-import-not-at-top
-  from i3d_assets import machine  # pylint: disable=g-import-not-at-top
+  from i3d.system import machine  # pylint: disable=g-import-not-at-top
   if path == 'native' and machine.bfloat16_cannot_run():
     pytest.skip('ONEDNN_MAX_CPU_ISA keeps oneDNN below AVX-512 on this AVX-512 CPU: '
                 'bfloat16 cannot run natively (the without_avx512 case covers it)')

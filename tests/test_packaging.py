@@ -11,11 +11,17 @@ import zipfile
 import pytest
 
 from i3d import provision
-from i3d_catalogue import paths
-from preprocess import sample
+from i3d.catalogue import paths
+from i3d.preprocess import sample
 from tests.conftest import ROOT
 
-PACKAGES = {'i3d', 'i3d_catalogue', 'i3d_assets', 'preprocess', 'classify', 'train'}
+# One namespace, and the card's top-level preprocess.
+PACKAGES = {'i3d', 'preprocess'}
+# Files a researcher keeps beside their work, named as the commands once were.
+LOCAL_FILES = ('train.py', 'classify.py', 'preprocess.py')
+COMMANDS = ('i3d-evaluate-sample', 'i3d-classify', 'i3d-classify-beam', 'i3d-live',
+            'i3d-train', 'i3d-camera-motion', 'i3d-fvd', 'i3d-export', 'i3d-provision',
+            'i3d-preprocess')
 
 
 def source_files():
@@ -42,8 +48,11 @@ def installed(tmp_path_factory):
                  capture_output=True)
   elsewhere = root / 'elsewhere'
   elsewhere.mkdir()
+  for name in LOCAL_FILES:  # Would run (and fail) instead of the project's if found.
+    (elsewhere / name).write_text('raise SystemExit("the local file ran")\n')
   provision.provision()
   env = dict(os.environ, PYTHONPATH=str(root / 'site'),
+             PATH=f'{root / "site" / "bin"}{os.pathsep}{os.environ["PATH"]}',
              I3D_CHECKPOINT_DIR=paths.checkpoint_dir(), I3D_DATA_DIR=str(root / 'data'),
              I3D_CACHE_DIR=str(root / 'cache'))
   return wheel, root / 'site', elsewhere, env
@@ -60,8 +69,8 @@ def test_the_wheel_holds_the_packages_and_the_class_lists_only(installed):
   top = {name.split('/')[0] for name in names if not name.split('/')[0].endswith(
       '.dist-info')}
   assert top == PACKAGES
-  assert {'i3d_catalogue/label_maps/label_map.txt',
-          'i3d_catalogue/label_maps/label_map_600.txt'} <= set(names)
+  assert {'i3d.catalogue/label_maps/label_map.txt',
+          'i3d.catalogue/label_maps/label_map_600.txt'} <= set(names)
   assert not [n for n in names if n.startswith(('tests/', 'bench/', 'data/'))]
   assert 'i3d/fvd/__main__.py' in names
 
@@ -80,9 +89,10 @@ def test_installed_fvd_command_runs_from_elsewhere(installed):
 
 def test_installed_package_imports_from_elsewhere(installed):
   _, site, elsewhere, env = installed
-  code = ('import i3d, i3d_catalogue, classify; '
-          'print(i3d.__file__); print(i3d_catalogue.read_labels('
-          'i3d_catalogue.RELEASES["rgb_scratch_kin600"])[0]); print(classify.Settings().checkpoint_dir)')
+  code = ('import i3d; from i3d import catalogue, classify; '
+          'print(i3d.__file__); print(catalogue.read_labels('
+          'catalogue.RELEASES["rgb_scratch_kin600"])[0]); '
+          'print(classify.Settings().checkpoint_dir)')
   result = run(['-c', code], elsewhere, env)
   assert result.returncode == 0, result.stderr
   location, first_class, checkpoint_dir = result.stdout.split('\n')[:3]
@@ -93,11 +103,12 @@ def test_installed_package_imports_from_elsewhere(installed):
 def test_installed_commands_run_from_elsewhere(installed):
   _, _, elsewhere, env = installed
   video = os.path.join(sample.sample_videos(), 'carphone_pristine.mp4')
-  # python -m preprocess, checking that it never imported TensorFlow.
+  # The preprocessing command, checking that it never imported TensorFlow (as
+  # python -m i3d.preprocess: a local preprocess.py shadows python -m preprocess).
   code = ('import runpy, sys\n'
           f'sys.argv = ["preprocess", "--video", {video!r}, "--out_prefix", "p",\n'
           '            "--modalities", "rgb", "--nogif"]\n'
-          'try:\n  runpy.run_module("preprocess", run_name="__main__")\n'
+          'try:\n  runpy.run_module("i3d.preprocess", run_name="__main__")\n'
           'except SystemExit as e:\n  assert not e.code, e.code\n'
           'print("tensorflow" in sys.modules)\n')
   result = run(['-c', code], elsewhere, env)
@@ -108,7 +119,7 @@ def test_installed_commands_run_from_elsewhere(installed):
   folder = elsewhere / 'videos'
   folder.mkdir()
   shutil.copy(video, folder / 'carphone.mp4')
-  result = run(['-m', 'classify', '--videos', 'videos', '--output_dir', 'out',
+  result = run(['-m', 'i3d.classify', '--videos', 'videos', '--output_dir', 'out',
                 '--checkpoint_dir', paths.checkpoint_dir(), '--eval_type', 'rgb',
                 '--window_frames', '0', '--noplots', '--workers', '1'], elsewhere, env)
   assert result.returncode == 0, result.stderr
@@ -121,3 +132,35 @@ def test_installed_commands_run_from_elsewhere(installed):
   assert result.returncode == 0, result.stderr
   assert result.stdout.startswith('Norm of logits: ')
   assert len(result.stdout.splitlines()) == 6
+
+
+def test_commands_are_not_shadowed_by_a_users_own_files(installed):
+  """From a folder holding train.py, classify.py and preprocess.py of its own, every
+  command is the project's; only `python -m preprocess` is shadowed, as Python runs the
+  folder's file first (the README says so), and i3d-preprocess is not."""
+  _, site, elsewhere, env = installed
+  for args in (['-m', 'i3d.train', '--help'], ['-m', 'i3d.classify', '--help'],
+               ['-m', 'i3d.preprocess', '--help'], ['-m', 'i3d.live', '--help']):
+    result = run(args, elsewhere, env)
+    assert result.returncode == 0, (args, result.stderr)
+    assert '--output_dir' in result.stdout or '--source' in result.stdout or (
+        '--out_prefix' in result.stdout), args
+  for command in COMMANDS:
+    script = site / 'bin' / command
+    assert script.exists(), command
+    result = subprocess.run([command, '--help'], cwd=elsewhere, env=env,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, (command, result.stderr)
+    assert 'the local file ran' not in result.stdout + result.stderr
+  shadowed = run(['-m', 'preprocess', '--help'], elsewhere, env)
+  assert shadowed.returncode == 1 and 'the local file ran' in shadowed.stderr
+  # Outside such a folder, python -m preprocess is the project's command.
+  plain = run(['-m', 'preprocess', '--help'], site, env)
+  assert plain.returncode == 0 and '--out_prefix' in plain.stdout
+
+
+def test_the_wheel_installs_one_namespace_and_preprocess(installed):
+  _, site, _, _ = installed
+  top = {name for name in os.listdir(site)
+         if not name.endswith(('.dist-info', '__pycache__')) and name != 'bin'}
+  assert top == PACKAGES

@@ -12,12 +12,12 @@ import sys
 import numpy as np
 import pytest
 
-import classify
-from classify import launch
+from i3d import classify
+from i3d.classify import launch
 from i3d import precision
 from i3d import provision
-from i3d_assets import machine
-from preprocess import sample
+from i3d.system import machine
+from i3d.preprocess import sample
 from tests.conftest import ROOT
 
 AVX2_ONLY = frozenset({'AVX2', 'FMA'})

@@ -8,12 +8,12 @@ import cv2
 import numpy as np
 import pytest
 
-import preprocess
-from preprocess import flow as flow_lib
-from preprocess import gif
-from preprocess import sample
-from preprocess import transforms
-from preprocess.npy_writer import NpyWriter
+from i3d import preprocess
+from i3d.preprocess import flow as flow_lib
+from i3d.preprocess import gif
+from i3d.preprocess import sample
+from i3d.preprocess import transforms
+from i3d.preprocess.npy_writer import NpyWriter
 from tests.conftest import ROOT
 
 

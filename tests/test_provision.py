@@ -13,8 +13,8 @@ import pytest
 import tensorflow as tf
 
 from i3d import provision
-from i3d_assets import pypi
-from i3d_catalogue.releases import LABEL_MAPS_DIR
+from i3d.system import pypi
+from i3d.catalogue.releases import LABEL_MAPS_DIR
 from tests.conftest import ROOT, SHARED_REFERENCE
 
 
@@ -149,7 +149,7 @@ def test_label_maps_are_the_release_ones(name):
 def test_set_up_steps_print_no_tensorflow_log_lines():
   """What the set-up runs says what it did, and nothing of TensorFlow's start-up."""
   env = {k: v for k, v in os.environ.items() if not k.startswith(('TF_CPP', 'I3D_VERBOSE'))}
-  for module in ('i3d.provision', 'preprocess.sample'):
+  for module in ('i3d.provision', 'i3d.preprocess.sample'):
     result = subprocess.run([sys.executable, '-m', module], cwd=ROOT, env=env,
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr

@@ -1,4 +1,4 @@
-"""`python -m classify.stream` on the real sample played as a live stream: its windows
+"""`python -m i3d.live` on the real sample played as a live stream: its windows
 against `classify`'s, and sources that cannot be opened, stop, or are interrupted."""
 
 import json
@@ -10,20 +10,20 @@ import sys
 import numpy as np
 import pytest
 
-import classify
+from i3d import classify
 from i3d import provision
-from preprocess import sample
+from i3d.preprocess import sample
 from tests.conftest import ROOT, as_in_a_terminal
 from tests.test_classify import load
 from tests.test_faults import write_cut_avi
 
-PROGRAM = 'python -m classify.stream'
+PROGRAM = 'python -m i3d.live'
 
 
 def command(*args):
   env = dict(os.environ)
   env.pop('TF_CPP_MIN_LOG_LEVEL', None)
-  return [sys.executable, '-m', 'classify.stream', *args], env
+  return [sys.executable, '-m', 'i3d.live', *args], env
 
 
 def run_stream(*args):

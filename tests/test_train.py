@@ -1,4 +1,4 @@
-"""`python -m train` on camera motions over real pictures: the command from list to
+"""`python -m i3d.train` on camera motions over real pictures: the command from list to
 model, killed and resumed to the same weights, scored the same by `classify`; two
 replicas against one device; refused settings and a diverging loss."""
 
@@ -14,9 +14,9 @@ import pytest
 import tensorflow as tf
 
 from i3d import provision
-from i3d_catalogue import paths
+from i3d.catalogue import paths
 from tests.conftest import ROOT
-from train import camera_motion
+from i3d.train import camera_motion
 
 # A few training steps per run of argv[3] (JSON: name, devices or null for the default
 # strategy, Recipe settings), the weights before and after each saved to argv[2].
@@ -27,10 +27,11 @@ import numpy as np
 import tensorflow as tf
 cpu = tf.config.list_physical_devices('CPU')[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from classify import labelled
+from i3d.videosets import labelled
 from i3d import checkpoint
-from train import data, loop
-from train.recipe import Recipe
+from i3d.train import data
+from i3d.train import steps
+from i3d.train.recipe import Recipe
 folder, out, runs = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 videos, classes, _ = labelled.read_labelled(folder + '/trainlist01.txt')
 arrays = {}
@@ -39,13 +40,13 @@ for name, devices, settings in runs:
   strategy = (tf.distribute.MirroredStrategy(devices) if devices else
               tf.distribute.get_strategy())
   assert strategy.num_replicas_in_sync == len(devices or [0])
-  state, _ = loop.make_state(strategy, recipe)
+  state, _ = steps.make_state(strategy, recipe)
   variables = checkpoint.model_variables(state.model)
   assert {v.dtype for v in variables.values()} == {tf.float32}
   arrays.update({f'before/{k}': v.numpy() for k, v in variables.items()})
   iterator = iter(data.distributed_dataset(strategy, data.ClipLoader(videos, classes,
                                                                       recipe), 0))
-  step = loop.train_step_fn(strategy, state, recipe)
+  step = steps.train_step_fn(strategy, state, recipe)
   for _ in range(recipe.steps):
     step(iterator)
   arrays.update({f'{name}/{k}': v.numpy() for k, v in variables.items()})
@@ -79,7 +80,7 @@ def motions(tmp_path_factory):
 
 
 def train_command(motions, output, *extra):
-  return [sys.executable, '-m', 'train', '--train_list', str(motions / 'trainlist01.txt'),
+  return [sys.executable, '-m', 'i3d.train', '--train_list', str(motions / 'trainlist01.txt'),
           '--eval_list', str(motions / 'testlist01.txt'), '--video_dir', str(motions),
           '--labels', str(motions / 'classInd.txt'), '--init', 'rgb_imagenet',
           '--output_dir', str(output), '--num_frames', '9', '--batch_size', '2',
@@ -88,9 +89,9 @@ def train_command(motions, output, *extra):
 
 
 def classify_top1(folder, model_dir, output):
-  """`python -m classify` on `folder`'s held-out list with a trained model: its top-1."""
+  """`python -m i3d.classify` on `folder`'s held-out list with a trained model: its top-1."""
   scored = subprocess.run(
-      [sys.executable, '-m', 'classify', '--videos', str(folder / 'testlist01.txt'),
+      [sys.executable, '-m', 'i3d.classify', '--videos', str(folder / 'testlist01.txt'),
        '--video_dir', str(folder), '--labels', str(folder / 'classInd.txt'),
        '--model_dir', str(model_dir), '--window_frames', '0', '--output_dir', str(output),
        '--noplots'], cwd=ROOT, env=env(), capture_output=True, text=True, timeout=600)
@@ -165,7 +166,7 @@ def test_a_diverging_loss_stops_the_run_naming_the_step(motions, tmp_path):
   assert result.returncode == 1
   [line] = result.stderr.strip().splitlines()
   assert 'the loss is nan' in line or 'the loss is inf' in line
-  assert line.startswith('python -m train: step ')
+  assert line.startswith('python -m i3d.train: step ')
   assert not (tmp_path / 'o' / 'model').exists()
 
 
@@ -229,7 +230,7 @@ def test_mixed_precision_moves_the_weights_as_float32_does(motions, tmp_path):
   update's relative error measured 0.08 with oneDNN's bfloat16 kernels and 0.22 with
   Eigen's (TensorFlow's path on CPUs without AVX-512, taken here when oneDNN cannot
   run bfloat16), against 1 and more for a wrong gradient."""
-  from i3d_assets import machine  # pylint: disable=g-import-not-at-top
+  from i3d.system import machine  # pylint: disable=g-import-not-at-top
   path = {'TF_ENABLE_ONEDNN_OPTS': '0'} if machine.bfloat16_cannot_run() else {}
   # 17 frames: with 9 to 16, TensorFlow 2.21's oneDNN gets a bfloat16 gradient wrong
   # (network.check_precision refuses them).

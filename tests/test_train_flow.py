@@ -1,5 +1,5 @@
 """The flow stream's training: TV-L1 cached once per video with the values `preprocess`
-computes, flips that mirror the motion, and `python -m train --modality flow` from list
+computes, flips that mirror the motion, and `python -m i3d.train --modality flow` from list
 to a model that `classify` scores the same."""
 
 import json
@@ -8,18 +8,18 @@ import sys
 
 import numpy as np
 
-from classify.sources import Video
-from preprocess import flow as flow_lib
-from preprocess import pipeline
-from preprocess import video as video_lib
+from i3d.videosets.sources import Video
+from i3d.preprocess import flow as flow_lib
+from i3d.preprocess import pipeline
+from i3d.preprocess import video as video_lib
 from tests.conftest import ROOT
 from tests.test_train import classify_top1
 from tests.test_train import env
 from tests.test_train import weights
-from train import camera_motion
-from train import data
-from train.flow_cache import FlowCache
-from train.recipe import Recipe
+from i3d.train import camera_motion
+from i3d.train import data
+from i3d.train.flow_cache import FlowCache
+from i3d.train.recipe import Recipe
 
 # float16 holds [-1, 1] values to half its step below 1: 2**-12.
 FLOAT16_HALF_STEP = 2.0 ** -12
@@ -76,7 +76,7 @@ def test_flow_stream_command_trains_and_classify_agrees(tmp_path):
 
   def train(output, *extra):
     return subprocess.run(
-        [sys.executable, '-m', 'train', '--train_list', str(folder / 'trainlist01.txt'),
+        [sys.executable, '-m', 'i3d.train', '--train_list', str(folder / 'trainlist01.txt'),
          '--eval_list', str(folder / 'testlist01.txt'), '--video_dir', str(folder),
          '--labels', str(folder / 'classInd.txt'), '--modality', 'flow', '--init',
          'scratch', '--flow_cache_dir', str(cache), '--output_dir', str(output),

@@ -1,12 +1,12 @@
-"""Labelled sets as `python -m train` and `classify --labels` read them: UCF-101 and
+"""Labelled sets as `python -m i3d.train` and `classify --labels` read them: UCF-101 and
 HMDB-51 split files, class folders, CSVs, and their errors (no TensorFlow)."""
 
 import pytest
 
-from classify import labelled
-from classify.sources import SourceError
-from train import recipe as recipe_lib
-from train.data import replica_positions
+from i3d.videosets import labelled
+from i3d.videosets.sources import SourceError
+from i3d.train import recipe as recipe_lib
+from i3d.train.data import replica_positions
 
 CLASSES = ['ApplyEyeMakeup', 'Archery', 'Basketball']
 

@@ -7,9 +7,9 @@ import pytest
 import tensorflow as tf
 
 from i3d import precision
-from i3d_assets import machine
-from train import network
-from train.recipe import Recipe
+from i3d.system import machine
+from i3d.train import network
+from i3d.train.recipe import Recipe
 
 
 def filter_gradient_error(shape, channels):

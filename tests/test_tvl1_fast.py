@@ -10,11 +10,11 @@ import cv2
 import numpy as np
 import pytest
 
-from preprocess import flow as flow_lib
-from preprocess import sample
-from preprocess import transforms
-from preprocess import tvl1_fast
-from preprocess import video as video_lib
+from i3d.preprocess import flow as flow_lib
+from i3d.preprocess import sample
+from i3d.preprocess import transforms
+from i3d.preprocess import tvl1_fast
+from i3d.preprocess import video as video_lib
 from tests.conftest import ROOT
 
 SAMPLES = ('bigbuckbunny.mp4', 'bikes.mp4', 'carphone_distorted.mp4',

@@ -13,19 +13,15 @@ Prints the settings, then `KVD: <value> +- <standard error>` when asked, then
 
 import sys
 
-from absl import app
-from absl import flags
-from i3d_assets import faults
-from i3d_assets import files
-from i3d_catalogue import MIN_FRAMES, paths
+from absl import app, flags
 import tqdm
 
+from i3d import flags as shared
 from i3d import precision as precision_lib
-from i3d.fvd import embedding
-from i3d.fvd import inputs
-from i3d.fvd import metric
-from i3d.fvd import saved
+from i3d.catalogue import MIN_FRAMES, paths
+from i3d.fvd import embedding, inputs, metric, saved
 from i3d.fvd.inputs import InputError
+from i3d.system import faults, files
 
 PROGRAM = 'python -m i3d.fvd'
 
@@ -51,13 +47,9 @@ _KVD = flags.DEFINE_bool('kvd', False, 'Also print the Kernel Video Distance.')
 _SAVE_STATS = flags.DEFINE_string(
     'save_stats', None, 'Write the --real set\'s statistics (and embeddings) to this '
     '.npz, to compare against later without its videos.')
-_PRECISION = flags.DEFINE_enum(
-    'precision', 'float32', ['float32', 'bfloat16'],
-    'Precision of the network. The reference is float32; bfloat16 moves the FVD '
-    '(bench/fvd_speed.py measures by how much).')
-_CHECKPOINT_DIR = flags.DEFINE_string(
-    'checkpoint_dir', None, 'Folder of the release checkpoints (default: '
-    f'{paths.checkpoint_dir()}); rgb_imagenet is used.')
+# The reference is float32; bfloat16 moves the FVD (bench/fvd.py measures by how much).
+_PRECISION = shared.precision(with_auto=False)
+_CHECKPOINT_DIR = shared.checkpoint_dir()  # rgb_imagenet is used.
 
 
 def open_sources(sources):
@@ -134,6 +126,10 @@ def main(argv):
   faults.run_command(PROGRAM, compute)
 
 
-if __name__ == '__main__':
+def run() -> None:
   flags.mark_flag_as_required('real')
   app.run(main)
+
+
+if __name__ == '__main__':
+  run()

@@ -16,10 +16,10 @@ values (to float32 rounding of the convolutions).
 
 from typing import Iterable, Iterator, Optional
 
-from i3d_catalogue import IMAGE_SIZE, RELEASES
 import numpy as np
 
 from i3d import releases
+from i3d.catalogue import IMAGE_SIZE, RELEASES
 from i3d.quiet_tf import tf
 
 RELEASE = RELEASES['rgb_imagenet']

@@ -11,11 +11,11 @@ import glob
 import os
 from typing import Iterator, Optional
 
-from classify import sources
-from i3d_catalogue import MIN_FRAMES
 import numpy as np
 
-from preprocess import video as video_lib
+from i3d.catalogue import MIN_FRAMES
+from i3d.preprocess import video as video_lib
+from i3d.videosets import sources
 
 # Value ranges a float array may be in, and the map of each onto [0, 255].
 INPUT_RANGES = {

@@ -10,11 +10,11 @@ import dataclasses
 import io
 from typing import Optional
 
-from i3d_assets import files
 import numpy as np
 
 from i3d.fvd import distance
 from i3d.fvd.inputs import InputError
+from i3d.system import files
 
 FORMAT = 1
 

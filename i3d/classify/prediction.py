@@ -1,0 +1,112 @@
+"""A video's prediction from its preprocessed inputs: the windows' logits and features
+per stream, the joint sum, the video's logits (the mean of its windows') and top-k;
+and the sliding windows over its frames."""
+
+import json
+from typing import Dict, List, Sequence, Tuple, TYPE_CHECKING
+
+import numpy as np
+
+from i3d.catalogue import FPS
+from i3d.classify.settings import Settings
+from i3d.videosets.sources import Video
+
+if TYPE_CHECKING:  # Only for the annotations: the networks need TensorFlow.
+  from i3d.classify.network import Networks  # pylint: disable=g-bad-import-order
+
+
+def window_starts(num_frames: int, length: int, stride: int) -> List[int]:
+  """First frames of the windows `[s, s + length)` that cover `num_frames` frames.
+
+  Windows start every `stride` frames; when that leaves frames at the end uncovered, a
+  last window ends exactly at the last frame. A video no longer than `length` (or
+  `length` 0, the whole video) is one window starting at 0, of the video's length.
+
+  Raises:
+    ValueError: On a non-positive `num_frames` or `stride`, or a negative `length`.
+  """
+  if num_frames < 1:
+    raise ValueError(f'num_frames must be positive, got {num_frames}')
+  if length < 0 or stride < 1:
+    raise ValueError(f'need length >= 0 and stride >= 1, got {length} and {stride}')
+  if length == 0 or num_frames <= length:
+    return [0]
+  starts = list(range(0, num_frames - length + 1, stride))
+  if starts[-1] + length < num_frames:
+    starts.append(num_frames - length)
+  return starts
+
+
+def window_length(num_frames: int, length: int) -> int:
+  """Frames in each window of a `num_frames` video: `length`, or fewer if it is short."""
+  return num_frames if length == 0 else min(length, num_frames)
+
+
+def classify_inputs(video: Video, inputs: Dict[str, np.ndarray], networks: 'Networks',
+                    settings: Settings, notes: Sequence[str] = ()) -> Dict[str, np.ndarray]:
+  """The result arrays of a video (see `classify.result`) from its preprocessed inputs
+  `{modality: [1, T, 224, 224, C]}`.
+
+  Windows are the same frames in every stream (flow has one frame fewer than RGB, so
+  windows cover the shorter); with `window_frames` 0 each stream runs once over all of
+  its frames, as `evaluate_sample.py` does. `notes` (what is wrong with the video but
+  did not stop it) go into the metadata as `warnings`.
+  """
+  frames = {m: int(a.shape[1]) for m, a in inputs.items()}
+  arrays = {}
+  window_logits = 0
+  for stream in networks.plan.streams:
+    array = inputs[stream.modality]
+    if settings.window_frames == 0:
+      starts, length = [0], array.shape[1]
+    else:
+      common = min(frames.values())
+      starts = window_starts(common, settings.window_frames, settings.window_stride)
+      length = window_length(common, settings.window_frames)
+    logits, features = run_windows(networks, stream.name, array, starts, length,
+                                   settings.batch_size)
+    arrays[f'window_logits_{stream.name}'] = logits
+    arrays[f'features_{stream.name}'] = features
+    arrays[f'clip_features_{stream.name}'] = features.mean(axis=0)
+    window_logits = window_logits + logits
+  video_logits = window_logits.mean(axis=0)
+  probabilities = softmax(video_logits)
+  top = np.argsort(-probabilities, kind='stable')[:settings.top_k]
+  metadata = {
+      'id': video.id, 'path': video.path, 'label': video.label, 'frames': frames,
+      'fps': FPS, 'window_length': None if settings.window_frames == 0 else length,
+      'settings': settings.identity(networks.plan),
+  }
+  if notes:
+    metadata['warnings'] = list(notes)
+  arrays.update(
+      window_starts=np.asarray(starts, np.int32),
+      window_logits=window_logits.astype(np.float32),
+      logits=video_logits.astype(np.float32),
+      probabilities=probabilities.astype(np.float32),
+      top_k_indices=top.astype(np.int32),
+      top_k_probabilities=probabilities[top].astype(np.float32),
+      top_k_classes=np.asarray([networks.labels[i] for i in top]),
+      metadata=np.asarray(json.dumps(metadata)))
+  return arrays
+
+
+def run_windows(networks: 'Networks', stream: str, array: np.ndarray,
+                starts: Sequence[int], length: int,
+                batch_size: int) -> Tuple[np.ndarray, np.ndarray]:
+  """Logits `[W, num_classes]` and features `[W, 1024]` of the windows
+  `array[0, s:s + length]` of an input `[1, T, 224, 224, C]` (a memory map is fine:
+  only a batch of windows is read at a time)."""
+  logits, features = [], []
+  for first in range(0, len(starts), batch_size):
+    batch = np.stack([array[0, s:s + length] for s in starts[first:first + batch_size]])
+    batch_logits, batch_features = networks(stream, batch)
+    logits.append(batch_logits)
+    features.append(batch_features)
+  return np.concatenate(logits), np.concatenate(features)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+  shifted = logits - logits.max(axis=-1, keepdims=True)
+  exp = np.exp(shifted)
+  return exp / exp.sum(axis=-1, keepdims=True)

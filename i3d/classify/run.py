@@ -1,0 +1,122 @@
+"""Classifying many videos on one machine, resumably.
+
+Preprocessing runs in worker processes a few videos ahead while this process runs the
+networks (loaded once), so decoding and TV-L1 overlap with the forward passes. Videos
+are finished in the source's order; each result is written atomically when its video is
+done, so a killed run loses at most the videos in flight, and a rerun skips the rest.
+"""
+
+import concurrent.futures.process
+import dataclasses
+import functools
+import os
+from typing import Dict, Optional, Sequence, Tuple
+
+import cv2
+import tqdm
+
+from i3d.classify import launch as launch_lib
+from i3d.classify import network, report, scratch, work
+from i3d.classify.settings import Settings
+from i3d.system import faults
+from i3d.system.pool import OrderedMap
+from i3d.videosets.sources import Video
+
+# What the machine raises: full or read-only disks, memory, a worker killed.
+MACHINE_FAULTS = (OSError, MemoryError, concurrent.futures.process.BrokenProcessPool)
+
+
+@dataclasses.dataclass
+class RunSummary:
+  """What a run did: videos processed now, already done before, failed now; and the
+  report over all videos (status counts, accuracy when labelled)."""
+  processed: int
+  skipped: int
+  failed: int
+  report: Dict
+
+
+def classify_videos(videos: Sequence[Video], output_dir: str,
+                    settings: Settings = Settings(), workers: Optional[int] = None,
+                    retry_failed: bool = False, progress: Optional[bool] = None,
+                    networks: Optional[network.Networks] = None) -> RunSummary:
+  """Classifies `videos` into `output_dir` (see `classify.result` for the files).
+
+  Preprocessing workers are spawned processes, so a script calling this needs the usual
+  `if __name__ == '__main__':` guard around its main code.
+
+  Args:
+    videos: From `classify.list_videos`.
+    output_dir: Results folder; a rerun into it skips the videos already done.
+    settings: What to compute; must equal those of results already in `output_dir`.
+    workers: Preprocessing processes; None uses every core.
+    retry_failed: Try again the videos recorded as failed by an earlier run.
+    progress: Show a progress bar over videos; None shows one on a terminal.
+    networks: Already loaded networks for `settings` (to reuse them across runs);
+      otherwise they are loaded while the first videos are preprocessed, and not at all
+      when every video is done.
+
+  Raises:
+    MissingCheckpointError: If a needed checkpoint is absent.
+    CheckpointMismatchError: If a checkpoint is damaged or of another layout.
+    SettingsMismatchError: If `output_dir` holds results of other settings.
+    FolderBusyError: If another run holds `output_dir`.
+    ValueError: If a video's label is not a class of the label map.
+    MachineError: On an error of the machine (no space, a read-only or vanished
+      folder, out of memory, a worker killed): nothing is recorded as failed, and a
+      rerun goes on from there.
+  """
+  plan = settings.make_plan()
+  if networks is not None and networks.eval_type != plan.eval_type:
+    raise ValueError(f'networks are for {networks.eval_type}, settings for '
+                     f'{plan.eval_type}')
+  workers = workers or os.cpu_count() or 1
+  if workers < 1:
+    raise ValueError(f'workers must be at least 1, got {workers}')
+  with launch_lib.launched(videos, output_dir, settings, retry_failed,
+                           plan=plan) as run:
+    try:
+      processed, failed = _classify(run, workers, progress, networks)
+    except MACHINE_FAULTS as e:  # Inputs are checked: only the machine fails now.
+      raise faults.as_machine_error(e) from e
+    summary = report.write_reports(run.store, videos, plan.labels)
+  return RunSummary(processed, len(videos) - len(run.todo), failed, summary)
+
+
+def _classify(run: launch_lib.Launch, workers: int, progress: Optional[bool],
+              networks: Optional[network.Networks]) -> Tuple[int, int]:
+  """Preprocesses (in workers) and classifies the videos left to do; returns how many
+  were processed and how many failed."""
+  processed = failed = 0
+  settings = run.settings
+  # Scratch files are named by position: ids may be long or hold odd characters.
+  jobs = [(video.path, os.path.join(run.scratch, f'{index:08d}'))
+          for index, video in enumerate(run.todo)]
+  preprocess_job = functools.partial(scratch.try_preprocess_to_scratch,
+                                     modalities=run.plan.modalities, recipe=settings.recipe,
+                                     flow_impl=settings.flow_impl)
+  # Workers run only `preprocess` (no TensorFlow), up to `workers + 1` videos ahead of
+  # the networks, with the cores shared out as OpenCV threads.
+  threads = max(1, (os.cpu_count() or 1) // workers)
+  with OrderedMap(preprocess_job, jobs, processes=workers, ahead=workers + 1,
+                  initializer=cv2.setNumThreads, initargs=(threads,)) as prepared:
+    if run.todo and networks is None:  # Loaded while the workers start on the videos.
+      networks = network.Networks(run.plan, settings.precision)
+    with tqdm.tqdm(total=len(run.todo), unit='video',
+                   disable=None if progress is None else not progress,
+                   desc='classify') as bar:
+      for video, outcome in zip(run.todo, prepared):
+        if isinstance(outcome, BaseException):
+          work.record_failure(run.store, video, outcome)
+          failed += 1
+        else:
+          paths, notes = outcome
+          arrays = work.classify_and_write(run.store, video, scratch.load_inputs(paths),
+                                           networks, settings, notes)
+          for path in paths.values():
+            os.remove(path)
+          processed += 1
+          bar.set_postfix_str(str(arrays['top_k_classes'][0]), refresh=False)
+        bar.update()
+  return processed, failed
+

@@ -1,0 +1,149 @@
+"""What a run computes, and the flags that say it; shared by the local command and the
+Beam pipeline."""
+
+import dataclasses
+from typing import Any, Dict, List, Optional, Tuple
+
+from absl import flags
+
+from i3d import catalogue
+from i3d import flags as shared
+from i3d.catalogue import paths, Plan
+from i3d.videosets import labelled, sources
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+  """How every video of a run is processed: a plain value, checked on construction.
+
+  Attributes:
+    eval_type: `auto` (joint when the flow checkpoint is there, else rgb), `rgb`,
+      `flow`, `joint` (RGB + flow logits, equal weight) or `rgb600` (Kinetics-600).
+    imagenet_pretrained: The ImageNet-inflated checkpoints, or those from scratch.
+    checkpoint_dir: Folder of the release checkpoints, `<name>/model.ckpt.*`.
+    recipe: Preprocessing recipe, `kinetics` or `mediapipe` (see preprocess).
+    flow_impl: TV-L1 implementation, `fast` or `opencv` (see i3d.preprocess.flow); recorded
+      with the results of runs with a flow stream.
+    window_frames: Window length in frames at 25 fps; 0 runs each stream once over the
+      whole clip, the release's test protocol.
+    window_stride: Frames between window starts.
+    batch_size: Windows per forward pass.
+    top_k: Classes kept per video in the results and the summary (at least 5, so that
+      top-5 accuracy can be computed).
+    precision: `float32`, `bfloat16` or `auto` (bfloat16 where there are bfloat16
+      units; resolved at launch, and the results record which it was).
+    plots: Write a PNG of the top classes' probabilities over time per video.
+    model_dir: A model trained by `python -m i3d.train`, run instead of the release's
+      checkpoints (with its own classes); `eval_type` and `checkpoint_dir` are unused.
+  """
+  eval_type: str = 'auto'
+  imagenet_pretrained: bool = True
+  checkpoint_dir: str = dataclasses.field(default_factory=paths.checkpoint_dir)
+  recipe: str = 'kinetics'
+  flow_impl: str = catalogue.DEFAULT_FLOW_IMPL
+  window_frames: int = 64
+  window_stride: int = 32
+  batch_size: int = 8
+  top_k: int = 5
+  precision: str = 'float32'
+  plots: bool = True
+  model_dir: Optional[str] = None
+
+  def __post_init__(self):
+    choices = (('eval_type', catalogue.EVAL_TYPES_WITH_AUTO), ('recipe', catalogue.RECIPES),
+               ('precision', catalogue.PRECISION_CHOICES),
+               ('flow_impl', catalogue.FLOW_IMPLS))
+    for name, valid in choices:
+      if getattr(self, name) not in valid:
+        raise ValueError(f'Unknown {name} {getattr(self, name)!r}; valid: '
+                         f'{", ".join(valid)}')
+    if self.window_frames != 0 and self.window_frames < catalogue.MIN_FRAMES:
+      raise ValueError(f'window_frames must be 0 (whole clip) or at least '
+                       f'{catalogue.MIN_FRAMES}, got {self.window_frames}')
+    if self.window_stride < 1 or self.batch_size < 1:
+      raise ValueError(f'window_stride and batch_size must be positive, got '
+                       f'{self.window_stride} and {self.batch_size}')
+    if self.top_k < 5:
+      raise ValueError(f'top_k must be at least 5, got {self.top_k}')
+
+  def make_plan(self) -> Plan:
+    """The networks these settings run, `auto` resolved, checkpoints found on disk.
+
+    Raises:
+      MissingCheckpointError: If a needed checkpoint is absent.
+    """
+    if self.model_dir:
+      return catalogue.model_plan(self.model_dir)
+    return catalogue.make_plan(self.eval_type, self.imagenet_pretrained,
+                               self.checkpoint_dir)
+
+  def identity(self, plan: Plan) -> Dict[str, Any]:
+    """What decides the results' values: two runs into one folder must agree on it."""
+    identity = {
+        'eval_type': plan.eval_type,
+        'checkpoints': plan.checkpoint_names,
+        'recipe': self.recipe,
+        'window_frames': self.window_frames,
+        'window_stride': self.window_stride,
+        'top_k': self.top_k,
+        'precision': self.precision,
+    }
+    if 'flow' in plan.modalities:
+      identity['flow_impl'] = self.flow_impl
+    return identity
+
+
+def define_flags():
+  """The flags of a run, shared with the Beam pipeline (`classify.beam`); its --help
+  lists them."""
+  flags.disclaim_key_flags()
+  flags.DEFINE_string('videos', None, 'A folder, a glob, a .txt list (one path a line) '
+                      'or a .csv (Kinetics\' label,youtube_id,time_start,time_end,split '
+                      'with files <youtube_id>_<start:06d>_<end:06d>.mp4, or path[,label]).')
+  flags.DEFINE_string('video_dir', None, 'Folder of the files a list or CSV names; by '
+                      'default the list\'s own folder.')
+  flags.DEFINE_string('output_dir', None, 'Results folder; a rerun skips what is done.')
+  shared.eval_type('auto', catalogue.EVAL_TYPES_WITH_AUTO)
+  shared.imagenet_pretrained()
+  shared.checkpoint_dir()
+  shared.recipe()
+  shared.flow_impl()
+  flags.DEFINE_integer('window_frames', 64, 'Window length in frames at 25 fps; 0: one '
+                       'pass over the whole clip per stream (the release\'s protocol).',
+                       lower_bound=0)
+  flags.DEFINE_integer('window_stride', 32, 'Frames between window starts.', lower_bound=1)
+  flags.DEFINE_integer('batch_size', 8, 'Windows per forward pass.', lower_bound=1)
+  flags.DEFINE_integer('top_k', 5, 'Classes kept per video.', lower_bound=5)
+  shared.precision()
+  flags.DEFINE_bool('plots', True, 'A PNG of the top classes over time per video.')
+  flags.DEFINE_integer('workers', None, 'Preprocessing processes; default: every core.',
+                       lower_bound=1)
+  flags.DEFINE_bool('retry_failed', False, 'Retry videos that failed in an earlier run.')
+  shared.model_dir()
+  flags.DEFINE_string('labels', None, 'Class names (a classInd.txt or one name per line): '
+                      '--videos is then a labelled set as python -m i3d.train reads it (a '
+                      'UCF-101 list, HMDB-51 split files with lines marked 2, class '
+                      'folders, a CSV), and accuracy is reported.')
+  flags.mark_flags_as_required(['videos', 'output_dir'])
+
+
+def videos_and_settings_from_flags() -> Tuple[List[sources.Video], Settings]:
+  """The videos of `--videos` and the settings of the other flags.
+
+  Raises:
+    SourceError: If the list of videos cannot be read.
+    ValueError: On settings that do not go together.
+  """
+  f = flags.FLAGS
+  settings = Settings(
+      eval_type=f.eval_type, imagenet_pretrained=f.imagenet_pretrained,
+      checkpoint_dir=f.checkpoint_dir, recipe=f.recipe, flow_impl=f.flow_impl,
+      window_frames=f.window_frames,
+      window_stride=f.window_stride, batch_size=f.batch_size, top_k=f.top_k,
+      precision=f.precision, plots=f.plots, model_dir=f.model_dir)
+  if f.labels:
+    videos, _, _ = labelled.read_labelled(
+        f.videos, f.video_dir, 'test', labelled.read_class_names(f.labels),
+        require_files=False)
+    return videos, settings
+  return sources.list_videos(f.videos, f.video_dir), settings

@@ -1,0 +1,82 @@
+"""The command-line flags that several commands share, each declared here once.
+
+A command calls the functions of the flags it takes, at import (absl allows one
+definition of a flag per process), and reads the holders they return. Choices and
+defaults come from `i3d.catalogue`, the one place that says what exists. TensorFlow-free:
+`python -m preprocess` uses it too.
+"""
+
+from typing import Sequence
+
+from absl import flags
+
+from i3d import catalogue
+from i3d.catalogue import paths
+
+FlagHolder = flags.FlagHolder
+
+# The flags belong to the command that asks for them: its --help lists them.
+flags.disclaim_key_flags()
+
+
+def checkpoint_dir() -> FlagHolder:
+  """`--checkpoint_dir`, resolved when the command starts (its default names the
+  folder it found)."""
+  return flags.DEFINE_string(
+      'checkpoint_dir', paths.checkpoint_dir(),
+      'Folder of the release checkpoints, one subfolder each: <name>/model.ckpt.* '
+      '(default: $I3D_CHECKPOINT_DIR, else data/checkpoints in a clone).')
+
+
+def eval_type(default: str, choices: Sequence[str] = catalogue.EVAL_TYPES) -> FlagHolder:
+  """`--eval_type`: the networks a command runs. Commands differ in what they offer
+  (`auto` where they can fall back to RGB, RGB only for live video) and their default
+  (`joint`, the release's, for its evaluation script)."""
+  return flags.DEFINE_enum(
+      'eval_type', default, list(choices),
+      'rgb: the RGB stream; flow: the flow stream; joint: their logits summed with '
+      'equal weight; rgb600: the RGB stream trained on Kinetics-600 from scratch '
+      '(rgb_scratch_kin600, 600 classes); auto: joint when the flow checkpoint is '
+      'there, else rgb (and says so).')
+
+
+def imagenet_pretrained() -> FlagHolder:
+  return flags.DEFINE_bool(
+      'imagenet_pretrained', True,
+      'The checkpoints inflated from ImageNet (rgb_imagenet, flow_imagenet); '
+      '--noimagenet_pretrained: those trained from scratch (rgb_scratch, flow_scratch). '
+      'rgb600 has only rgb_scratch_kin600 and ignores it.')
+
+
+def precision(with_auto: bool = True) -> FlagHolder:
+  """`--precision`; `auto` (bfloat16 only where there are bfloat16 units) for the
+  commands that run a fixed network, not for training or the reference-exact FVD."""
+  return flags.DEFINE_enum(
+      'precision', 'float32',
+      list(catalogue.PRECISION_CHOICES if with_auto else catalogue.PRECISIONS),
+      'Precision of the networks: bfloat16 is faster only with bfloat16 units '
+      '(AVX512_BF16, AMX, GPUs of compute capability 8.0 and up), several times slower '
+      'elsewhere (with a warning)' +
+      ('; auto picks bfloat16 where those units are, else float32, and says which.'
+       if with_auto else '.'))
+
+
+def model_dir() -> FlagHolder:
+  return flags.DEFINE_string(
+      'model_dir', None, 'A model trained by python -m i3d.train (its folder): run it, '
+      'with its own classes, instead of the release\'s checkpoints.')
+
+
+def recipe() -> FlagHolder:
+  return flags.DEFINE_enum(
+      'recipe', catalogue.RECIPES[0], list(catalogue.RECIPES),
+      'Preprocessing: kinetics, the release README (shorter side to 256, bilinear); '
+      'mediapipe, Google\'s MediaPipe Kinetics graph (height 256, even width, '
+      'area/cubic, 8-bit flow).')
+
+
+def flow_impl() -> FlagHolder:
+  return flags.DEFINE_enum(
+      'flow_impl', catalogue.DEFAULT_FLOW_IMPL, list(catalogue.FLOW_IMPLS),
+      'TV-L1 implementation: fast (compiled and fused, on threads) or opencv (OpenCV '
+      "contrib's, on processes); the same flow, bit for bit, on every video measured.")

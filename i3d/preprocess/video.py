@@ -1,0 +1,139 @@
+"""Decoding a video with OpenCV and resampling it to a fixed frame rate, streamed."""
+
+import dataclasses
+import math
+import os
+from typing import Iterator, Optional
+import warnings
+
+import cv2
+import numpy as np
+
+from i3d.catalogue import FPS
+
+# FFmpeg's own messages ("moov atom not found") repeat what the one-line error that
+# follows says; I3D_VERBOSE=1 shows them. (Read when the first video is opened.)
+if not os.environ.get('I3D_VERBOSE'):
+  os.environ.setdefault('OPENCV_FFMPEG_LOGLEVEL', '-8')
+
+
+class VideoError(ValueError):
+  """A video that cannot be used; the message starts with the file's path."""
+
+
+class ShortVideoWarning(UserWarning):
+  """A video that decodes to fewer frames than its container says (cut short, damaged):
+  it is used as far as it decodes."""
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoInfo:
+  """What the container says of a video (the frame count can be approximate)."""
+  path: str
+  fps: float
+  frame_count: int
+  width: int
+  height: int
+
+  @property
+  def duration(self) -> float:
+    return self.frame_count / self.fps
+
+
+def probe(path: str) -> VideoInfo:
+  """Opens `path` and reads its frame rate, frame count and size.
+
+  Raises:
+    VideoError: If the file is missing or OpenCV cannot open it as a video.
+  """
+  if not os.path.exists(path):
+    raise VideoError(f'{path}: no such file')
+  if os.path.isdir(path):
+    raise VideoError(f'{path}: is a folder, not a video')
+  capture = cv2.VideoCapture(path)
+  try:
+    if not capture.isOpened():
+      raise VideoError(f'{path}: not a video OpenCV can open (unknown container or codec)')
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    info = VideoInfo(path, fps, int(capture.get(cv2.CAP_PROP_FRAME_COUNT)),
+                     int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+                     int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+  finally:
+    capture.release()
+  if not fps > 0 or not math.isfinite(fps):
+    raise VideoError(f'{path}: no frame rate in the container (read {fps})')
+  return info
+
+
+def resampled_count(info: VideoInfo, start: float = 0.0, end: Optional[float] = None,
+                    fps: float = FPS) -> int:
+  """How many frames `read_frames` yields for a video of the container's length."""
+  end = info.duration if end is None else min(end, info.duration)
+  return max(0, round((end - start) * fps))
+
+
+def read_frames(path: str, fps: float = FPS, start: float = 0.0,
+                end: Optional[float] = None,
+                info: Optional[VideoInfo] = None) -> Iterator[np.ndarray]:
+  """Yields the video's frames as RGB uint8 `[H, W, 3]`, resampled to `fps`.
+
+  Output frame k stands for time `start + k / fps`; it is the source frame closest to
+  that time (source frame i is at `i / source fps`). Periods after the last decoded
+  frame repeat it, up to `round((end - start) * fps)` frames in all, `end` being the
+  video's duration unless given. Frames are decoded one at a time: memory does not
+  grow with the video's length.
+
+  Args:
+    path: The video file.
+    fps: Output frame rate.
+    start: Start of the clip, in seconds.
+    end: End of the clip, in seconds (exclusive); the whole video if None.
+    info: The video's `probe`, if the caller has it already.
+
+  Raises:
+    VideoError: If the file cannot be opened or decoded, or the clip has no frames.
+  """
+  info = info or probe(path)
+  if start < 0 or (end is not None and end <= start):
+    raise VideoError(f'{path}: bad clip times start={start} end={end}')
+  capture = cv2.VideoCapture(path)
+  try:
+    k = 0          # Next output frame.
+    index = -1     # Index of `frame` in the source.
+    frame = None
+    limit = None if end is None else round((end - start) * fps)
+    ended = False  # Whether decoding stopped before the clip's end.
+    while limit is None or k < limit:
+      ok, bgr = capture.read()
+      if not ok:
+        ended = True
+        break
+      index += 1
+      frame = bgr
+      # Emit every output frame whose closest source frame is this one: the source
+      # index nearest to time t is floor(t * source_fps + 1/2).
+      while ((limit is None or k < limit) and
+             math.floor((start + k / fps) * info.fps + 0.5) <= index):
+        yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+        k += 1
+    if frame is None:
+      raise VideoError(f'{path}: no frame could be decoded')
+    if k == 0:
+      raise VideoError(f'{path}: no frames between {start} s and the end '
+                       f'({(index + 1) / info.fps:.2f} s)')
+    # Containers' counts may be one off (or estimated from the duration); more is a
+    # video cut short, used as far as it decodes.
+    if ended and info.frame_count > index + 2:
+      warnings.warn(ShortVideoWarning(
+          f'{path}: the container says {info.frame_count} frames, {index + 1} could be '
+          'decoded; using those'))
+    # The decoded length decides the count: repeat the last frame to fill its period.
+    total = round(((index + 1) / info.fps - start) * fps)
+    if limit is not None:
+      total = min(total, limit)
+    last = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+    while k < total:
+      yield last
+      k += 1
+  finally:
+    capture.release()

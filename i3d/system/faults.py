@@ -1,0 +1,83 @@
+"""Whose fault an error is, and how every command reports it: one line, one exit status.
+
+An error of the input (a bad video, sample, flag or list) is the user's to mend: exit 1.
+A missing checkpoint: exit 3. An error of the machine (no space left, a read-only or
+vanished filesystem, out of memory, a worker process killed) is nobody's input: exit 4,
+and nothing is written off because of it, so the same command goes on once it is mended.
+Ctrl-C: exit 130, as shells report SIGINT.
+"""
+
+import concurrent.futures.process
+import errno
+import sys
+from typing import Callable, TypeVar
+import warnings
+
+from i3d.catalogue import MissingCheckpointError
+from i3d.system.lock import FolderBusyError
+
+EXIT_BAD_INPUT = 1
+EXIT_MISSING_CHECKPOINT = 3
+EXIT_MACHINE = 4
+EXIT_INTERRUPTED = 130
+
+# OSError numbers that say something of the machine, not of a path the user gave.
+MACHINE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO,
+                            errno.ENOMEM, errno.EACCES, errno.EPERM})
+
+T = TypeVar('T')
+
+
+class MachineError(RuntimeError):
+  """An error of the machine, not of the input; the message names the path."""
+
+
+def is_machine_error(error: BaseException) -> bool:
+  if isinstance(error, (MachineError, MemoryError,
+                        concurrent.futures.process.BrokenProcessPool)):
+    return True
+  return isinstance(error, OSError) and error.errno in MACHINE_ERRNOS
+
+
+def describe(error: BaseException) -> str:
+  """One line: the path and what went wrong."""
+  if isinstance(error, concurrent.futures.process.BrokenProcessPool):
+    return 'a worker process died (killed, or out of memory)'
+  if isinstance(error, MemoryError):
+    return 'out of memory'
+  if isinstance(error, OSError) and error.strerror:
+    where = error.filename if error.filename is not None else 'a file'
+    return f'{where}: {error.strerror}'
+  return str(error) or type(error).__name__
+
+
+def as_machine_error(error: BaseException) -> MachineError:
+  """`error`, from a step where only the machine can fail, as a `MachineError`."""
+  return MachineError(describe(error))
+
+
+def run_command(program: str, job: Callable[[], T]) -> T:
+  """`job()`'s value; on an error, one line on stderr starting `program: ` and the exit
+  status of its kind (see the module's docstring). Warnings, one line each:
+  `program: warning: ...`."""
+  def one_line(message, *unused_args, **unused_kwargs):
+    print(f'{program}: warning: {message}', file=sys.stderr)
+
+  previous, warnings.showwarning = warnings.showwarning, one_line
+  try:
+    return job()
+  except KeyboardInterrupt:
+    status, message = EXIT_INTERRUPTED, 'interrupted'
+  except MissingCheckpointError as e:
+    status, message = EXIT_MISSING_CHECKPOINT, str(e)
+  except (MachineError, MemoryError, concurrent.futures.process.BrokenProcessPool,
+          OSError, ValueError, FolderBusyError) as e:
+    machine = is_machine_error(e)
+    status = EXIT_MACHINE if machine else EXIT_BAD_INPUT
+    message = describe(e)
+    if machine:
+      message += ' (an error of the machine; nothing was written off: run again once mended)'
+  finally:
+    warnings.showwarning = previous
+  print(f'{program}: {message}', file=sys.stderr)
+  sys.exit(status)

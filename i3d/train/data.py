@@ -1,0 +1,157 @@
+"""Training clips as a `tf.data` pipeline whose every example is a function of its
+position in the run, so that a resumed run sees exactly the examples and augmentations
+that an uninterrupted one would.
+
+Example `p` (the p-th of the run, p = step * global_batch + slot) is video
+`order_e[p % N]` of epoch `e = p // N` (`order_e` a permutation seeded by (seed, e)),
+cut, cropped and flipped with a generator seeded by (seed, p). RGB videos are decoded
+per example (decoding is cheap next to the network), in parallel by `tf.data`; flow is
+read from the run's `FlowCache` (TV-L1 is not cheap).
+"""
+
+from typing import Dict, Optional, Sequence, Tuple
+
+import numpy as np
+
+from i3d.catalogue import CHANNELS, IMAGE_SIZE
+from i3d.preprocess import pipeline, transforms
+from i3d.preprocess import video as video_lib
+from i3d.quiet_tf import tf
+from i3d.train.flow_cache import FlowCache
+from i3d.train.recipe import Recipe
+from i3d.videosets.sources import Video
+
+
+class Clips:
+  """A modality's clips: augmented for training, whole for evaluation."""
+
+  def __init__(self, recipe: Recipe, flow_cache: Optional[FlowCache] = None):
+    if recipe.modality == 'flow' and flow_cache is None:
+      raise ValueError('the flow stream needs a FlowCache')
+    self.recipe = recipe
+    self.flow_cache = flow_cache
+
+  def training(self, path: str, rng: np.random.Generator) -> np.ndarray:
+    if self.recipe.modality == 'flow':
+      return augmented_flow_clip(self.flow_cache.load(path), self.recipe, rng)
+    return augmented_clip(path, self.recipe, rng)
+
+  def evaluation(self, path: str) -> np.ndarray:
+    if self.recipe.modality == 'flow':
+      return eval_flow_clip(self.flow_cache.load(path))
+    return eval_clip(path)
+
+
+class ClipLoader:
+  """Turns run positions into augmented clips `[T, 224, 224, C]` and labels."""
+
+  def __init__(self, videos: Sequence[Video], class_names: Sequence[str], recipe: Recipe,
+               clips: Optional[Clips] = None):
+    self.videos = list(videos)
+    self.recipe = recipe
+    self.clips = clips or Clips(recipe)
+    index = {name: i for i, name in enumerate(class_names)}
+    self.labels = np.array([index[v.label] for v in self.videos], np.int32)
+    self._orders: Dict[int, np.ndarray] = {}
+
+  def video_at(self, position: int) -> int:
+    epoch, offset = divmod(position, len(self.videos))
+    if epoch not in self._orders:
+      rng = np.random.default_rng([self.recipe.seed, epoch])
+      self._orders = {epoch: rng.permutation(len(self.videos))}
+    return int(self._orders[epoch][offset])
+
+  def example(self, position: int) -> Tuple[np.ndarray, np.int32]:
+    index = self.video_at(position)
+    rng = np.random.default_rng([self.recipe.seed, 1, position])
+    return self.clips.training(self.videos[index].path, rng), self.labels[index]
+
+
+def _clip_start(length: int, count: int, rng: np.random.Generator) -> int:
+  return int(rng.integers(0, max(length - count, 0) + 1))
+
+
+def augmented_clip(path: str, recipe: Recipe, rng: np.random.Generator) -> np.ndarray:
+  """`num_frames` frames from a random start (looped when the video is shorter), the
+  shorter side at 256, one random 224x224 crop and (with `flip`) a random left-right
+  flip for the whole clip, in [-1, 1]."""
+  frames = list(video_lib.read_frames(path))
+  count = recipe.num_frames
+  start = _clip_start(len(frames), count, rng)
+  chosen = [frames[(start + k) % len(frames)] for k in range(count)]
+  resized_shape = transforms.resize(chosen[0], 'kinetics').shape
+  offset = transforms.random_crop_offset(resized_shape, rng)
+  clip = np.stack([pipeline.rgb_input(frame, 'kinetics', offset) for frame in chosen])
+  if recipe.flip and rng.random() < 0.5:
+    clip = clip[:, :, ::-1]
+  return np.ascontiguousarray(clip)
+
+
+def augmented_flow_clip(flow: np.ndarray, recipe: Recipe,
+                        rng: np.random.Generator) -> np.ndarray:
+  """As `augmented_clip`, from a video's cached flow `[N, H, W, 2]` (`FlowCache`):
+  `num_frames` flow frames, a random crop, and a flip that also negates the horizontal
+  component (a mirrored video moves the other way)."""
+  count = recipe.num_frames
+  start = _clip_start(len(flow), count, rng)
+  chosen = [(start + k) % len(flow) for k in range(count)]
+  y, x = transforms.random_crop_offset(flow.shape[1:], rng)
+  clip = np.asarray(flow[chosen, y:y + IMAGE_SIZE, x:x + IMAGE_SIZE], np.float32)
+  if recipe.flip and rng.random() < 0.5:
+    clip = clip[:, :, ::-1] * np.array([-1, 1], np.float32)
+  return np.ascontiguousarray(clip)
+
+
+def eval_clip(path: str) -> np.ndarray:
+  """The whole video, centre crop, as the release tests: `[1, T, 224, 224, 3]`."""
+  return pipeline.video_to_arrays(path, ['rgb'], pipeline.Options(progress=False))['rgb']
+
+
+def eval_flow_clip(flow: np.ndarray) -> np.ndarray:
+  """The whole cached flow `[N, H, W, 2]`, centre crop: `[1, N, 224, 224, 2]`."""
+  y, x = transforms.centre_crop_offset(flow.shape[1:])
+  return np.asarray(flow[np.newaxis, :, y:y + IMAGE_SIZE, x:x + IMAGE_SIZE], np.float32)
+
+
+def replica_positions(step_batch: int, global_batch: int, per_replica: int,
+                      pipeline_id: int, replicas_per_pipeline: int, first_step: int):
+  """The run positions of the `step_batch`-th batch an input pipeline produces: for step
+  s and (global) replica r, `s * global_batch + r * per_replica + k`."""
+  step = first_step + step_batch // replicas_per_pipeline
+  replica = pipeline_id * replicas_per_pipeline + step_batch % replicas_per_pipeline
+  start = step * global_batch + replica * per_replica
+  return np.arange(start, start + per_replica, dtype=np.int64)
+
+
+def distributed_dataset(strategy: tf.distribute.Strategy, loader: ClipLoader,
+                        first_step: int):
+  """Per-replica batches from step `first_step` on, split over the strategy's
+  replicas (each input pipeline makes only its own replicas' examples)."""
+  recipe = loader.recipe
+  channels = CHANNELS[recipe.modality]
+
+  def dataset_fn(context: tf.distribute.InputContext):
+    per_replica = context.get_per_replica_batch_size(recipe.batch_size)
+    replicas = context.num_replicas_in_sync // context.num_input_pipelines
+
+    def positions(batch_index):
+      return replica_positions(int(batch_index), recipe.batch_size, per_replica,
+                               context.input_pipeline_id, replicas, first_step)
+
+    def load(position):
+      clip, label = loader.example(int(position))
+      return clip, label
+
+    def load_tf(position):
+      clip, label = tf.numpy_function(load, [position], [tf.float32, tf.int32])
+      clip.set_shape([recipe.num_frames, IMAGE_SIZE, IMAGE_SIZE, channels])
+      label.set_shape([])
+      return clip, label
+
+    batches = tf.data.Dataset.counter().map(
+        lambda i: tf.numpy_function(positions, [i], tf.int64))
+    examples = batches.unbatch().map(load_tf, num_parallel_calls=tf.data.AUTOTUNE,
+                                     deterministic=True)
+    return examples.batch(per_replica).prefetch(2)
+
+  return strategy.distribute_datasets_from_function(dataset_fn)

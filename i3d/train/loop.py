@@ -1,0 +1,90 @@
+"""The training loop: steps on a `tf.distribute` strategy from where the run stands, a
+line of progress every `log_every`, checkpoints every `save_every`, held-out accuracy
+every `eval_every`, TensorBoard summaries; stopped, with the last good checkpoint named,
+by a loss that is not finite."""
+
+import dataclasses
+import os
+import tempfile
+import time
+from typing import Callable, Dict, Optional
+
+import numpy as np
+
+from i3d.quiet_tf import tf
+from i3d.train import data, steps
+from i3d.train.recipe import Recipe
+
+
+class LossNotFiniteError(ValueError):
+  """Training diverged; the message names the step and the last good checkpoint."""
+
+
+def run_steps(strategy, state: steps.State, recipe: Recipe, loader: data.ClipLoader,
+              manager: tf.train.CheckpointManager, schedule, first: int, output_dir: str,
+              chief: bool, write: Callable[[str], None],
+              evaluate: Callable[[], Dict]) -> None:
+  """Steps `first + 1` to `recipe.steps`; `evaluate()` gives held-out metrics."""
+  iterator = iter(data.distributed_dataset(strategy, loader, first))
+  step_fn = steps.train_step_fn(strategy, state, recipe)
+  progress = Progress(schedule.log_every, write)
+  summaries = tf.summary.create_file_writer(os.path.join(output_dir, 'logs') if chief
+                                            else tempfile.mkdtemp())
+  for step in range(first + 1, recipe.steps + 1):
+    state.learning_rate.assign(recipe.learning_rate_at(step - 1))
+    loss, correct = (float(x) for x in step_fn(iterator))
+    check_finite(loss, step, manager.latest_checkpoint)
+    figures = progress.add(step, recipe.steps, loss, correct, recipe.batch_size,
+                           recipe.learning_rate_at(step - 1))
+    with summaries.as_default(step=step):
+      tf.summary.scalar('loss', loss)
+      tf.summary.scalar('learning_rate', recipe.learning_rate_at(step - 1))
+      if figures:
+        tf.summary.scalar('clips_per_second', figures['clips_per_second'])
+    if step % schedule.save_every == 0 or step == recipe.steps:
+      manager.save(checkpoint_number=step)
+    if schedule.eval_every and step % schedule.eval_every == 0 and step < recipe.steps:
+      metrics = evaluate()
+      write(f'step {step}: eval top-1 {metrics["top1"]:.4f}, top-5 '
+            f'{metrics["top5"]:.4f}, mean class accuracy '
+            f'{metrics["mean_class_accuracy"]:.4f}')
+      with summaries.as_default(step=step):
+        tf.summary.scalar('eval_top1', metrics['top1'])
+
+
+@dataclasses.dataclass
+class Progress:
+  """One line per `log_every` steps: loss, accuracy, learning rate, clips per second."""
+  every: int
+  write: Callable[[str], None] = print
+  _loss: float = 0.
+  _correct: float = 0.
+  _steps: int = 0
+  _since: float = dataclasses.field(default_factory=time.monotonic)
+
+  def add(self, step: int, total: int, loss: float, correct: float, batch: int,
+          learning_rate: float) -> Optional[Dict[str, float]]:
+    self._loss += loss
+    self._correct += correct
+    self._steps += 1
+    if step % self.every and step != total:
+      return None
+    seconds = time.monotonic() - self._since
+    figures = {'loss': self._loss / self._steps,
+               'accuracy': self._correct / (self._steps * batch),
+               'learning_rate': learning_rate,
+               'clips_per_second': self._steps * batch / seconds}
+    self.write(f'step {step}/{total}: loss {figures["loss"]:.4f}, accuracy '
+               f'{figures["accuracy"]:.3f}, learning rate {learning_rate:g}, '
+               f'{figures["clips_per_second"]:.2f} clips/s')
+    self._loss = self._correct = 0.
+    self._steps = 0
+    self._since = time.monotonic()
+    return figures
+
+
+def check_finite(loss: float, step: int, last_good: Optional[str]) -> None:
+  if not np.isfinite(loss):
+    kept = f'the last good checkpoint is {last_good}' if last_good else 'no checkpoint'
+    raise LossNotFiniteError(f'step {step}: the loss is {loss}; training stopped '
+                             f'({kept}; try a lower --learning_rate)')

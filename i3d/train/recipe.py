@@ -1,0 +1,70 @@
+"""The training recipe of the paper and the release's README, every value a setting.
+
+SGD with momentum 0.9; learning rate 0.1 from scratch, 0.01 when fine-tuning, divided by
+10 at each of `lr_boundaries`; weight decay 1e-7 (on the convolution kernels, as
+TF-slim's L2 regulariser: `decay * sum(w^2) / 2`); dropout keeping 0.5 before the
+logits; clips of `num_frames` at 25 fps from a random start (short videos looped), the
+shorter side resized to 256 and a random 224x224 crop, a random left-right flip of the
+whole clip (for flow, the horizontal component negated too); batch norm trained with
+the release's semantics or frozen. Evaluation: the centre crop of the whole video, as the
+release tests (`classify --window_frames 0`).
+"""
+
+import dataclasses
+from typing import Any, Dict, Optional, Tuple
+
+from i3d.catalogue import DEFAULT_FLOW_IMPL, FLOW_IMPLS, MODALITIES, PRECISIONS, RELEASES
+
+TRAIN_LAYERS = ('all', 'logits')
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+  """What decides a training run's result (a run resumes only under the same)."""
+  modality: str = 'rgb'
+  init: str = 'rgb_imagenet'           # A release, a checkpoint path, or `scratch`.
+  train_layers: str = 'all'
+  classes: Tuple[str, ...] = ()
+  num_frames: int = 64
+  batch_size: int = 8
+  steps: int = 1000
+  learning_rate: Optional[float] = None  # None: 0.1 from scratch, else 0.01.
+  lr_boundaries: Tuple[int, ...] = ()
+  momentum: float = 0.9
+  weight_decay: float = 1e-7
+  dropout_keep_prob: float = 0.5
+  flip: bool = True
+  freeze_batch_norm: bool = False
+  precision: str = 'float32'          # bfloat16: computation, on float32 variables.
+  flow_impl: str = DEFAULT_FLOW_IMPL   # The flow stream's TV-L1 (i3d.preprocess.flow).
+  seed: int = 0
+
+  def __post_init__(self):
+    for name, valid in (('modality', MODALITIES), ('precision', PRECISIONS),
+                        ('flow_impl', FLOW_IMPLS), ('train_layers', TRAIN_LAYERS)):
+      if getattr(self, name) not in valid:
+        raise ValueError(f'--{name} must be one of {", ".join(valid)}, got '
+                         f'{getattr(self, name)!r}')
+    if self.init in RELEASES and RELEASES[self.init].modality != self.modality:
+      raise ValueError(f'--init {self.init} is a {RELEASES[self.init].modality} network, '
+                       f'not {self.modality} (--modality)')
+    if self.init == 'scratch' and self.train_layers == 'logits':
+      raise ValueError('--train_layers logits needs a pretrained --init, not scratch')
+    if sorted(self.lr_boundaries) != list(self.lr_boundaries):
+      raise ValueError(f'--lr_boundaries must increase, got {list(self.lr_boundaries)}')
+    if not 0 < self.dropout_keep_prob <= 1:
+      raise ValueError(f'--dropout_keep_prob must be in (0, 1], got '
+                       f'{self.dropout_keep_prob}')
+
+  @property
+  def base_learning_rate(self) -> float:
+    if self.learning_rate is not None:
+      return self.learning_rate
+    return 0.1 if self.init == 'scratch' else 0.01
+
+  def learning_rate_at(self, step: int) -> float:
+    drops = sum(step >= boundary for boundary in self.lr_boundaries)
+    return self.base_learning_rate / 10 ** drops
+
+  def to_json(self) -> Dict[str, Any]:
+    return dataclasses.asdict(self)
