@@ -10,7 +10,7 @@ pool, downloads, the CPU), `videosets` (video lists, labelled sets, accuracy),
 `precision`, `export`, `evaluate_sample`, `provision`, `flags`.
 """
 
-import importlib
+from i3d.system import lazy
 
 _EXPORTS = {
     'BatchNorm': 'i3d.batch_norm',
@@ -28,14 +28,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name):
-  if name not in _EXPORTS:
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
-  value = getattr(importlib.import_module(_EXPORTS[name]), name)
-  globals()[name] = value
-  return value
-
-
-def __dir__():
-  return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy.exports(globals(), _EXPORTS)

@@ -6,7 +6,7 @@ The names below load on first use, so that the preprocessing workers, which impo
 `i3d.classify.scratch`, never import TensorFlow.
 """
 
-import importlib
+from i3d.system import lazy
 
 _EXPORTS = {
     'Networks': 'i3d.classify.network',
@@ -22,14 +22,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name):
-  if name not in _EXPORTS:
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
-  value = getattr(importlib.import_module(_EXPORTS[name]), name)
-  globals()[name] = value
-  return value
-
-
-def __dir__():
-  return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy.exports(globals(), _EXPORTS)

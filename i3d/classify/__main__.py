@@ -5,7 +5,7 @@ per window, a summary of all videos, and accuracy when they are labelled.
 
 `--videos` is a folder, a glob, a `.txt` list or a `.csv` (Kinetics'
 `label,youtube_id,time_start,time_end,split`, or `path[,label]`). Writes into
-`--output_dir`: `videos/<id>.npz` (see classify/result.py), `videos/<id>.png`,
+`--output_dir`: `videos/<id>.npz` (see i3d/classify/result.py), `videos/<id>.png`,
 `videos/<id>.failed.json` for a video that could not be read, `summary.csv`,
 `summary.jsonl`, and with labels `metrics.json`, `per_class.csv`, `confusion.csv`.
 A rerun skips the videos already done. Prints one line of counts (and accuracy).
