@@ -210,7 +210,9 @@ def test_fvd_does_not_depend_on_batch_size_or_order(embedder, real_sets):
 def test_the_reference_example(embedder, weights):
   zeros = np.zeros([16, 15, 64, 64, 3], np.float32)
   value = fvd.fvd_of_arrays(zeros, zeros + 255, input_range='0-255', embedder=embedder)
-  assert value == pytest.approx(REFERENCE_EXAMPLE_FVD, abs=1e-4)
+  # To the float32 network's rounding, which differs between CPUs' kernels: 133.9089 on
+  # an AMD EPYC (AVX-512), 133.9090 on an Intel Xeon (AMX) and with oneDNN held to AVX2.
+  assert value == pytest.approx(REFERENCE_EXAMPLE_FVD, rel=1e-5)
   # Constant videos resize to constant videos of -1 and 1: the raw-TF network's
   # embeddings of those give the same squared distance.
   low, high = (reference.logits(np.full([1, 15, 224, 224, 3], v, np.float32), weights)[0]
