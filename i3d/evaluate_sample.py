@@ -50,6 +50,10 @@ _SAVE_LOGITS = flags.DEFINE_string(
     'save_logits', None, 'Also write the logits, float32 [num_classes], to this .npy.')
 
 
+# The first bytes of every .npy file.
+NPY_MAGIC = b'\x93NUMPY'
+
+
 class InputError(ValueError):
   """A sample that the network cannot take; the message names the file."""
 
@@ -60,6 +64,10 @@ def load_sample(path: str, channels: int) -> np.ndarray:
     raise InputError(f'{path}: is a folder, not a .npy file')
   if not os.path.isfile(path):
     raise InputError(f'{path}: no such file')
+  with open(path, 'rb') as f:
+    if f.read(len(NPY_MAGIC)) != NPY_MAGIC:  # np.load calls any other file a pickle.
+      raise InputError(f'{path}: not a .npy file (no NumPy header; python -m preprocess '
+                       'writes them)')
   try:
     sample = np.load(path, mmap_mode='r', allow_pickle=False)
   except (ValueError, OSError) as e:

@@ -55,14 +55,26 @@ class Served(tf.Module):
     self._labels = tf.constant(labels)
 
   def outputs(self, inputs: Dict[str, tf.Tensor], top_k: bool = True):
+    """The served outputs. The SavedModel's (with `top_k`) also check the inputs' values
+    as `evaluate_sample.py` checks them; TFLite's, which has no strings and no assertions,
+    take them as they come."""
     logits, features = 0., []
     for modality, model in self.models.items():
       # A loaded signature does not check its inputs' shapes; these do, at run time.
       frames = tf.ensure_shape(inputs[modality],
                                [None, None, IMAGE_SIZE, IMAGE_SIZE, CHANNELS[modality]])
-      with tf.control_dependencies([tf.debugging.assert_greater_equal(
+      checks = [tf.debugging.assert_greater_equal(
           tf.shape(frames)[1], MIN_FRAMES,
-          message=f'{modality}: I3D needs at least {MIN_FRAMES} frames')]):
+          message=f'{modality}: I3D needs at least {MIN_FRAMES} frames')]
+      if top_k:  # A NaN or out-of-range input would get a confident, meaningless answer.
+        checks += [
+            tf.debugging.assert_all_finite(frames, f'{modality}: holds NaN or infinite '
+                                           'values'),
+            tf.debugging.assert_less_equal(
+                tf.reduce_max(tf.abs(frames)), 1.0,
+                message=f'{modality}: values outside [-1, 1] (preprocess video as '
+                'python -m preprocess does)')]
+      with tf.control_dependencies(checks):
         frames = tf.identity(frames)
       stream_logits, end_points = model(frames, is_training=False)
       logits += stream_logits

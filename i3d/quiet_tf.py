@@ -7,16 +7,15 @@ drivers"); `TF_CPP_MIN_LOG_LEVEL` silences the later ones only. The import runs 
 stderr captured, and whatever else it printed is passed on. Set `I3D_VERBOSE=1` to see
 everything.
 
-Usage: `from i3d.quiet_tf import tf` (the `i3d` package imports it first), and
+Usage: `from i3d.quiet_tf import tf` (every module of `i3d` that uses TensorFlow takes it
+from here, so whichever is imported first imports it quietly), and
 `with without_noise():` around the first look for GPUs (CUDA's "failed call to cuInit"
 on machines without one).
 """
 
-import contextlib
 import os
-import sys
-import tempfile
-from typing import Iterator
+
+from i3d.system import stderr
 
 # Lines of TensorFlow's start-up chatter: passed on only with I3D_VERBOSE.
 _NOISE = (
@@ -32,32 +31,11 @@ _NOISE = (
 )
 
 
-@contextlib.contextmanager
-def without_noise(drop_all: bool = False) -> Iterator[None]:
-  """Runs the block with file descriptor 2 captured; then passes on what is not noise,
-  or, with `drop_all` (for steps as chatty as TFLite's converter), nothing unless the
+def without_noise(drop_all: bool = False):
+  """Runs the block with TensorFlow's chatter held back (see `i3d.system.stderr`), or,
+  with `drop_all` (for steps as chatty as TFLite's converter), everything unless the
   block raises."""
-  if os.environ.get('I3D_VERBOSE'):
-    yield
-    return
-  sys.stderr.flush()
-  saved = os.dup(2)
-  with tempfile.TemporaryFile() as captured:
-    os.dup2(captured.fileno(), 2)
-    try:
-      yield
-    except BaseException:
-      drop_all = False
-      raise
-    finally:
-      sys.stderr.flush()
-      os.dup2(saved, 2)
-      os.close(saved)
-      captured.seek(0)
-      for line in captured.read().decode(errors='replace').splitlines(keepends=True):
-        if not drop_all and not any(noise in line for noise in _NOISE):
-          sys.stderr.write(line)
-      sys.stderr.flush()
+  return stderr.held_back(_NOISE, drop_all)
 
 
 def _import_quietly():

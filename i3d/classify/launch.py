@@ -86,7 +86,9 @@ def launched(videos: Sequence[Video], output_dir: str, settings: Settings,
   with folder_lock(store.root) if local else contextlib.nullcontext():
     claim_output(store, settings, plan)
     store.remove_temporaries(result_lib.VIDEOS)
-    if local:  # Under the lock: a scratch folder there is a killed run's.
+    if local:
+      check_no_climbing_ids(store.path(result_lib.VIDEOS))
+      # Under the lock: a scratch folder there is a killed run's.
       scratch = store.path(result_lib.SCRATCH)
       shutil.rmtree(scratch, ignore_errors=True)
       os.makedirs(scratch)
@@ -97,6 +99,23 @@ def launched(videos: Sequence[Video], output_dir: str, settings: Settings,
       yield Launch(plan, settings, store, todo, scratch)
     finally:
       shutil.rmtree(scratch, ignore_errors=True)
+
+
+def check_no_climbing_ids(folder: str) -> None:
+  """Refuses a folder of results named by the ids of versions before 2026-11-30, which
+  named a video outside its list's folder by the climb out of it (`..__..__data__x`, a
+  hidden file); the same videos now have other ids (`data__x`), so a rerun would redo
+  them beside the old files."""
+  if not os.path.isdir(folder):
+    return
+  old = sorted(name for name in os.listdir(folder)
+               if name.startswith(os.pardir + '__') and not name.endswith('.tmp'))
+  if old:
+    raise ValueError(
+        f'{os.path.join(folder, old[0])}: a result named by an earlier version\'s id, '
+        f'which climbed out of the list\'s folder ({len(old)} such files); videos '
+        'outside it are now named by their absolute path (see i3d.videosets.sources): '
+        'use another --output_dir, or remove those files to redo them')
 
 
 def check_labels(videos: Sequence[Video], labels: Sequence[str]) -> None:

@@ -9,14 +9,18 @@ with sets embedded under the same settings.
 import dataclasses
 import io
 from typing import Optional
+import zipfile
 
 import numpy as np
 
+from i3d.catalogue import RELEASES
 from i3d.fvd import distance
 from i3d.fvd.inputs import InputError
 from i3d.system import files
 
 FORMAT = 1
+# Embeddings are the rgb_imagenet network's logits (`embedding.RELEASE`).
+DIMENSIONS = RELEASES['rgb_imagenet'].num_classes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,10 +80,39 @@ def load(path: str) -> Embedded:
       statistics = distance.Statistics.from_covariance(
           int(archive['count']), archive['mean'], archive['covariance'])
       embeddings = archive['embeddings'] if 'embeddings' in archive.files else None
-  except (OSError, ValueError, KeyError, EOFError) as e:
+  except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
     if isinstance(e, InputError):
       raise
     raise InputError(f'{path}: damaged FVD statistics ({e})') from e
+  check(path, statistics, embeddings)
+  return Embedded(path, settings, statistics, embeddings)
+
+
+def check(path: str, statistics: distance.Statistics,
+          embeddings: Optional[np.ndarray]) -> None:
+  """Refuses statistics that no set of embeddings has: wrong shapes, fewer than two
+  videos, NaN, or a covariance that is not symmetric positive semi-definite.
+
+  Raises:
+    InputError: Naming the file and what is wrong.
+  """
+  d = DIMENSIONS
+  if statistics.mean.shape != (d,) or statistics.scatter.shape != (d, d):
+    raise InputError(f'{path}: statistics of shapes {statistics.mean.shape} and '
+                     f'{statistics.scatter.shape}, where FVD has [{d}] and [{d}, {d}]')
+  if statistics.count < 2:
+    raise InputError(f'{path}: statistics of {statistics.count} video(s); FVD needs at '
+                     'least 2')
+  if embeddings is not None and embeddings.shape != (statistics.count, d):
+    raise InputError(f'{path}: embeddings of shape {embeddings.shape}, where the '
+                     f'statistics count {statistics.count} of {d}')
   if not (np.isfinite(statistics.mean).all() and np.isfinite(statistics.scatter).all()):
     raise InputError(f'{path}: statistics hold NaN or infinite values')
-  return Embedded(path, settings, statistics, embeddings)
+  scatter = statistics.scatter
+  scale = max(float(np.abs(scatter).max()), np.finfo(np.float64).tiny)
+  if np.abs(scatter - scatter.T).max() > 1e-9 * scale:
+    raise InputError(f'{path}: the covariance is not symmetric')
+  # Rounding leaves eigenvalues of a true covariance at most a few ulps of the largest
+  # below zero; a made-up one goes far below.
+  if np.linalg.eigvalsh(scatter).min() < -1e-9 * scale:
+    raise InputError(f'{path}: the covariance is not positive semi-definite')

@@ -17,6 +17,7 @@ import numpy as np
 
 from i3d.catalogue import FPS
 from i3d.preprocess import video as video_lib
+from i3d.system import stderr
 
 
 class SourceError(ValueError):
@@ -69,7 +70,10 @@ def _file_frames(path: str, realtime: bool) -> Iterator[Frame]:
 
 
 def _open_live(source: str) -> cv2.VideoCapture:
-  capture = cv2.VideoCapture(int(source) if source.isdigit() else source)
+  # OpenCV says why each of its back-ends could not open the source in [ WARN ] lines
+  # on stderr; the one line below says it for the user (I3D_VERBOSE shows them).
+  with stderr.held_back(drop_all=True):
+    capture = cv2.VideoCapture(int(source) if source.isdigit() else source)
   if not capture.isOpened():
     capture.release()
     raise SourceError(f'{source}: cannot be opened (no such camera, or a stream OpenCV '
@@ -104,6 +108,9 @@ def check_source(source: str) -> None:
   or that OpenCV cannot open."""
   if is_live(source):
     return
+  if os.path.isdir(source):
+    raise SourceError(f'{source}: is a folder (a source is a camera number, a URL or a '
+                      'video file)')
   if not os.path.isfile(source):
     raise SourceError(f'{source}: no such file (a source is a camera number, a URL or '
                       'a video file)')

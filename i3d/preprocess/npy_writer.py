@@ -58,7 +58,7 @@ class NpyWriter:
     self._file.flush()
     os.fsync(self._file.fileno())
     self._file.close()
-    os.chmod(self._temporary, 0o644)
+    files.chmod_as_created(self._temporary)
     os.replace(self._temporary, self.path)
 
   def abort(self) -> None:

@@ -72,6 +72,18 @@ def resampled_count(info: VideoInfo, start: float = 0.0, end: Optional[float] = 
   return max(0, round((end - start) * fps))
 
 
+def check_decodable(path: str) -> VideoInfo:
+  """`probe`, and the first frame decoded: a file that opens may hold no frame a
+  decoder can read (a damaged stream), which only decoding tells.
+
+  Raises:
+    VideoError: If the file cannot be opened, or no frame decoded.
+  """
+  info = probe(path)
+  next(read_frames(path, info=info))
+  return info
+
+
 def read_frames(path: str, fps: float = FPS, start: float = 0.0,
                 end: Optional[float] = None,
                 info: Optional[VideoInfo] = None) -> Iterator[np.ndarray]:

@@ -50,8 +50,9 @@ def claim_settings(store: Store, name: str, record: bytes, refusal: str,
         'remove it if they were made with these settings, or use another output '
         'folder') from e
   mine = json.loads(record)
-  changes: List[str] = [describe_change(key, theirs.get(key), value)
-                        for key, value in mine.items()
-                        if key not in ignore and theirs.get(key) != value]
+  keys = list(mine) + [key for key in theirs if key not in mine]  # Unknown ones too.
+  changes: List[str] = [describe_change(key, theirs.get(key), mine.get(key))
+                        for key in keys
+                        if key not in ignore and theirs.get(key) != mine.get(key)]
   if changes:
     raise SettingsMismatchError(refusal.format(path=path, changes='; '.join(changes)))

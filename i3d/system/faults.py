@@ -9,6 +9,7 @@ Ctrl-C: exit 130, as shells report SIGINT.
 
 import concurrent.futures.process
 import errno
+import os
 import sys
 from typing import Callable, TypeVar
 import warnings
@@ -25,6 +26,11 @@ EXIT_INTERRUPTED = 130
 MACHINE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO,
                             errno.ENOMEM, errno.EACCES, errno.EPERM})
 
+# The words the C++ of TensorFlow's file and memory errors carries (it has no errno):
+# strerror of those numbers, and its own out-of-memory message.
+_MACHINE_WORDS = tuple(os.strerror(n) for n in sorted(MACHINE_ERRNOS)) + (
+    'OOM when allocating',)
+
 T = TypeVar('T')
 
 
@@ -32,10 +38,16 @@ class MachineError(RuntimeError):
   """An error of the machine, not of the input; the message names the path."""
 
 
+def _is_tensorflow_error(error: BaseException) -> bool:
+  return type(error).__module__.startswith('tensorflow')
+
+
 def is_machine_error(error: BaseException) -> bool:
   if isinstance(error, (MachineError, MemoryError,
                         concurrent.futures.process.BrokenProcessPool)):
     return True
+  if _is_tensorflow_error(error):  # A file TensorFlow writes or memory it allocates.
+    return any(words in str(error) for words in _MACHINE_WORDS)
   return isinstance(error, OSError) and error.errno in MACHINE_ERRNOS
 
 
@@ -48,6 +60,10 @@ def describe(error: BaseException) -> str:
   if isinstance(error, OSError) and error.strerror:
     where = error.filename if error.filename is not None else 'a file'
     return f'{where}: {error.strerror}'
+  if _is_tensorflow_error(error):  # Its first line is what went wrong, and where.
+    text = getattr(error, 'message', None) or str(error)
+    lines = text.strip().splitlines()
+    return lines[0] if lines else type(error).__name__
   return str(error) or type(error).__name__
 
 
@@ -70,8 +86,9 @@ def run_command(program: str, job: Callable[[], T]) -> T:
     status, message = EXIT_INTERRUPTED, 'interrupted'
   except MissingCheckpointError as e:
     status, message = EXIT_MISSING_CHECKPOINT, str(e)
-  except (MachineError, MemoryError, concurrent.futures.process.BrokenProcessPool,
-          OSError, ValueError, FolderBusyError) as e:
+  except Exception as e:  # pylint: disable=broad-except
+    if not (is_machine_error(e) or isinstance(e, (OSError, ValueError, FolderBusyError))):
+      raise  # A fault of the program: its traceback is what mends it.
     machine = is_machine_error(e)
     status = EXIT_MACHINE if machine else EXIT_BAD_INPUT
     message = describe(e)

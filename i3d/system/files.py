@@ -1,15 +1,42 @@
 """Writing files and folders whole or not at all: staged beside the target, then renamed.
 
 An interrupted or failed write leaves the target untouched (a killed process may leave a
-hidden `.<name>.*.tmp` file or `.<name>.*` folder beside it, never a half-written target).
+hidden `.<name>.<pid>.*.tmp` file or `.<name>.<pid>.*` folder beside it, never a
+half-written target; the next write of that target removes them). What is written gets
+the modes the user's umask gives, as `open` and `mkdir` would.
 """
 
 import contextlib
 import errno
+import functools
 import os
+import re
 import shutil
 import tempfile
 from typing import Iterator, Tuple
+
+
+@functools.lru_cache(maxsize=None)
+def _umask() -> int:
+  """The process's umask, read without changing it (Linux shows it in /proc); where
+  it cannot be read, set and restored at once."""
+  try:
+    with open('/proc/self/status') as f:
+      for line in f:
+        if line.startswith('Umask:'):
+          return int(line.split()[1], 8)
+  except OSError:
+    pass
+  mask = os.umask(0o022)
+  os.umask(mask)
+  return mask
+
+
+def chmod_as_created(path: str) -> None:
+  """Gives a staged file (0600) or folder (0700) the mode a plain `open` or `mkdir`
+  would have given it under the user's umask."""
+  base = 0o777 if os.path.isdir(path) else 0o666
+  os.chmod(path, base & ~_umask())
 
 
 def temporary_file(path: str) -> Tuple[int, str]:
@@ -17,8 +44,12 @@ def temporary_file(path: str) -> Tuple[int, str]:
   process's id so that a later process can tell whether its writer is gone."""
   directory = os.path.dirname(os.path.abspath(path))
   os.makedirs(directory, exist_ok=True)
-  return tempfile.mkstemp(prefix=f'.{os.path.basename(path)}.{os.getpid()}.',
-                          suffix='.tmp', dir=directory)
+  return tempfile.mkstemp(prefix=_temporary_prefix(path), suffix='.tmp', dir=directory)
+
+
+def _temporary_prefix(path: str) -> str:
+  """Names this process's temporaries of `path`: hidden, with the writer's pid."""
+  return f'.{os.path.basename(os.path.abspath(path))}.{os.getpid()}.'
 
 
 def _alive(pid: int) -> bool:
@@ -32,19 +63,25 @@ def _alive(pid: int) -> bool:
 
 
 def remove_stale_temporaries(path: str) -> None:
-  """Removes the temporaries of `path` whose writing process is gone (a killed run's)."""
-  directory = os.path.dirname(os.path.abspath(path))
+  """Removes the temporary files and staging folders of `path` whose writing process is
+  gone (a killed run's)."""
+  path = os.path.abspath(path)
+  directory = os.path.dirname(path)
   if not os.path.isdir(directory):
     return
-  prefix = f'.{os.path.basename(path)}.'
+  pattern = re.compile(re.escape(f'.{os.path.basename(path)}.') + r'(\d+)\.')
   for name in os.listdir(directory):
-    if name.startswith(prefix) and name.endswith('.tmp'):
-      pid = name[len(prefix):].split('.', 1)[0]
-      if pid.isdigit() and not _alive(int(pid)):
-        try:
-          os.remove(os.path.join(directory, name))
-        except FileNotFoundError:
-          pass
+    match = pattern.match(name)
+    if not match or _alive(int(match.group(1))):
+      continue
+    stale = os.path.join(directory, name)
+    if os.path.isdir(stale) and not os.path.islink(stale):
+      shutil.rmtree(stale, ignore_errors=True)
+    elif name.endswith('.tmp'):
+      try:
+        os.remove(stale)
+      except FileNotFoundError:
+        pass
 
 
 def check_writable(path: str) -> None:
@@ -77,7 +114,7 @@ def write_atomically(path: str, data: bytes) -> None:
         os.fsync(f.fileno())
     except OSError as e:  # No space, say: name the file (a write error names none).
       raise OSError(e.errno, e.strerror, path) from e
-    os.chmod(temporary, 0o644)
+    chmod_as_created(temporary)
     os.replace(temporary, path)
   except BaseException:
     os.remove(temporary)
@@ -94,17 +131,19 @@ def folder_written_atomically(directory: str) -> Iterator[str]:
   """Yields an empty staging folder that replaces `directory` once the block succeeds.
 
   On an exception the staging folder is removed and `directory` (new or existing) is
-  untouched; an existing one is replaced only after the new one is complete.
+  untouched; an existing one is replaced only after the new one is complete. Staging
+  folders that a killed process left are removed first.
   """
   directory = os.path.abspath(directory)
   parent = os.path.dirname(directory)
   os.makedirs(parent, exist_ok=True)
-  staging = tempfile.mkdtemp(prefix=f'.{os.path.basename(directory)}.', dir=parent)
-  os.chmod(staging, 0o755)  # mkdtemp makes it private; what it becomes is not.
+  remove_stale_temporaries(directory)
+  staging = tempfile.mkdtemp(prefix=_temporary_prefix(directory), dir=parent)
+  chmod_as_created(staging)  # mkdtemp makes it private; what it becomes is not.
   try:
     yield staging
     if os.path.exists(directory):
-      retired = tempfile.mkdtemp(prefix=f'.{os.path.basename(directory)}.old.', dir=parent)
+      retired = tempfile.mkdtemp(prefix=_temporary_prefix(directory) + 'old.', dir=parent)
       os.replace(directory, os.path.join(retired, 'old'))
       os.replace(staging, directory)
       shutil.rmtree(retired)

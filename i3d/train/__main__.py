@@ -20,6 +20,7 @@ from i3d.catalogue import MIN_FRAMES, MODALITIES, RELEASES
 from i3d.preprocess import video as video_lib
 from i3d.system import faults
 from i3d.train import recipe as recipe_lib
+from i3d.train.recipe import MAX_FRAMES
 from i3d.videosets import labelled
 
 PROGRAM = 'python -m i3d.train'
@@ -50,37 +51,53 @@ _FLOW_IMPL = shared.flow_impl()
 _PRECISION = shared.precision(with_auto=False)  # bfloat16: mixed, on float32 variables.
 _TRAIN_LAYERS = flags.DEFINE_enum('train_layers', 'all', list(recipe_lib.TRAIN_LAYERS),
                                   'all (full fine-tuning) or logits (the last layer).')
-_NUM_FRAMES = flags.DEFINE_integer('num_frames', 64, 'Frames per training clip, 25 fps.',
-                                   lower_bound=MIN_FRAMES)
+_NUM_FRAMES = flags.DEFINE_integer('num_frames', 64, 'Frames per training clip, 25 fps '
+                                   f'(at most {MAX_FRAMES}, {MAX_FRAMES // 25} s).',
+                                   lower_bound=MIN_FRAMES, upper_bound=MAX_FRAMES)
 _BATCH_SIZE = flags.DEFINE_integer('batch_size', 8, 'Global batch, split over replicas.',
                                    lower_bound=1)
 _STEPS = flags.DEFINE_integer('steps', 1000, 'Training steps.', lower_bound=1)
 _LEARNING_RATE = flags.DEFINE_float('learning_rate', None, 'Default: 0.1 from scratch, '
-                                    '0.01 fine-tuning.')
+                                    '0.01 fine-tuning; more than 0.')
 _LR_BOUNDARIES = flags.DEFINE_list('lr_boundaries', [], 'Steps at which the learning rate '
-                                   'is divided by 10.')
-_WEIGHT_DECAY = flags.DEFINE_float('weight_decay', 1e-7, 'L2 on convolution kernels.')
+                                   'is divided by 10: positive, increasing.')
+_WEIGHT_DECAY = flags.DEFINE_float('weight_decay', 1e-7, 'L2 on convolution kernels.',
+                                   lower_bound=0)
 _DROPOUT_KEEP_PROB = flags.DEFINE_float('dropout_keep_prob', 0.5, 'Before the logits.')
 _FLIP = flags.DEFINE_bool('flip', True, 'Random left-right flips (--noflip for classes '
                           'a mirror swaps, such as pan left and pan right).')
 _FREEZE_BATCH_NORM = flags.DEFINE_bool('freeze_batch_norm', False, 'Keep batch norm in '
                                        'inference mode (for small batches).')
-_SEED = flags.DEFINE_integer('seed', 0, 'Seeds the order, clips, crops, flips, dropout.')
+_SEED = flags.DEFINE_integer('seed', 0, 'Seeds the order, clips, crops, flips, dropout.',
+                             lower_bound=0)
+flags.register_validator('learning_rate', lambda rate: rate is None or rate > 0,
+                         'must be more than 0')
+flags.register_validator(
+    'lr_boundaries', lambda steps: all(s.isdigit() and int(s) > 0 for s in steps) and
+    [int(s) for s in steps] == sorted(int(s) for s in steps),
+    'must be positive step numbers, increasing (as 300,600)')
 _SAVE_EVERY = flags.DEFINE_integer('save_every', 100, 'Steps between checkpoints.',
                                    lower_bound=1)
 _LOG_EVERY = flags.DEFINE_integer('log_every', 10, 'Steps between progress lines.',
                                   lower_bound=1)
 _EVAL_EVERY = flags.DEFINE_integer('eval_every', 0, 'Steps between evaluations (0: only '
                                    'at the end).', lower_bound=0)
+_DETERMINISTIC = flags.DEFINE_bool(
+    'deterministic', False, 'One thread per operation, so that the run repeats itself '
+    'bit for bit (and a resumed run ends with the uninterrupted one\'s weights); slower '
+    'by about the number of cores. Without it, runs agree to float rounding: threads '
+    'add partial sums in the order they finish.')
 
 
 def check_video(path: str) -> None:
-  video_lib.probe(path)
+  video_lib.check_decodable(path)
 
 
 def train_from_flags() -> None:
   # Imported here: flag errors first, then TensorFlow.
   from i3d.train import run as run_lib  # pylint: disable=g-import-not-at-top
+  if _DETERMINISTIC.value:
+    run_lib.single_threaded_operations()
 
   class_names = labelled.read_class_names(_LABELS.value) if _LABELS.value else None
   train_videos, class_names, skipped = labelled.read_labelled(

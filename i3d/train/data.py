@@ -43,7 +43,14 @@ class Clips:
 
 
 class ClipLoader:
-  """Turns run positions into augmented clips `[T, 224, 224, C]` and labels."""
+  """Turns run positions into augmented clips `[T, 224, 224, C]` and labels.
+
+  A clip that cannot be made (a video that stopped decoding, or vanished, after the
+  check before training) is not raised inside `tf.data`'s threads, where TensorFlow
+  turns it into a traceback, an abort or a hang: it is kept as `failure`, a blank clip
+  goes on in its place, and the loop raises it (`raise_failure`) before that step's
+  weights are saved.
+  """
 
   def __init__(self, videos: Sequence[Video], class_names: Sequence[str], recipe: Recipe,
                clips: Optional[Clips] = None):
@@ -53,6 +60,7 @@ class ClipLoader:
     index = {name: i for i, name in enumerate(class_names)}
     self.labels = np.array([index[v.label] for v in self.videos], np.int32)
     self._orders: Dict[int, np.ndarray] = {}
+    self.failure: Optional[BaseException] = None
 
   def video_at(self, position: int) -> int:
     epoch, offset = divmod(position, len(self.videos))
@@ -65,6 +73,21 @@ class ClipLoader:
     index = self.video_at(position)
     rng = np.random.default_rng([self.recipe.seed, 1, position])
     return self.clips.training(self.videos[index].path, rng), self.labels[index]
+
+  def example_or_blank(self, position: int) -> Tuple[np.ndarray, np.int32]:
+    """`example`, or a blank clip with the failure kept (see the class)."""
+    try:
+      return self.example(position)
+    except Exception as e:  # pylint: disable=broad-except
+      if self.failure is None:
+        self.failure = e
+      shape = (self.recipe.num_frames, IMAGE_SIZE, IMAGE_SIZE,
+               CHANNELS[self.recipe.modality])
+      return np.zeros(shape, np.float32), np.int32(0)
+
+  def raise_failure(self) -> None:
+    if self.failure is not None:
+      raise self.failure
 
 
 def _clip_start(length: int, count: int, rng: np.random.Generator) -> int:
@@ -139,8 +162,7 @@ def distributed_dataset(strategy: tf.distribute.Strategy, loader: ClipLoader,
                                context.input_pipeline_id, replicas, first_step)
 
     def load(position):
-      clip, label = loader.example(int(position))
-      return clip, label
+      return loader.example_or_blank(int(position))
 
     def load_tf(position):
       clip, label = tf.numpy_function(load, [position], [tf.float32, tf.int32])

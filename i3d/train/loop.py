@@ -1,7 +1,6 @@
 """The training loop: steps on a `tf.distribute` strategy from where the run stands, a
 line of progress every `log_every`, checkpoints every `save_every`, held-out accuracy
-every `eval_every`, TensorBoard summaries; stopped, with the last good checkpoint named,
-by a loss that is not finite."""
+every `eval_every`, TensorBoard summaries; stopped by a loss that is not finite."""
 
 import dataclasses
 import os
@@ -17,7 +16,7 @@ from i3d.train.recipe import Recipe
 
 
 class LossNotFiniteError(ValueError):
-  """Training diverged; the message names the step and the last good checkpoint."""
+  """Training diverged; the message names the step and what to do."""
 
 
 def run_steps(strategy, state: steps.State, recipe: Recipe, loader: data.ClipLoader,
@@ -33,7 +32,8 @@ def run_steps(strategy, state: steps.State, recipe: Recipe, loader: data.ClipLoa
   for step in range(first + 1, recipe.steps + 1):
     state.learning_rate.assign(recipe.learning_rate_at(step - 1))
     loss, correct = (float(x) for x in step_fn(iterator))
-    check_finite(loss, step, manager.latest_checkpoint)
+    loader.raise_failure()  # Before this step's weights can be saved.
+    check_finite(loss, step, output_dir)
     figures = progress.add(step, recipe.steps, loss, correct, recipe.batch_size,
                            recipe.learning_rate_at(step - 1))
     with summaries.as_default(step=step):
@@ -83,8 +83,11 @@ class Progress:
     return figures
 
 
-def check_finite(loss: float, step: int, last_good: Optional[str]) -> None:
+def check_finite(loss: float, step: int, output_dir: str) -> None:
+  """Stops a run whose loss is not finite. Its checkpoints hold weights on the way
+  there, and the folder takes only these settings: what to do is a new run."""
   if not np.isfinite(loss):
-    kept = f'the last good checkpoint is {last_good}' if last_good else 'no checkpoint'
-    raise LossNotFiniteError(f'step {step}: the loss is {loss}; training stopped '
-                             f'({kept}; try a lower --learning_rate)')
+    raise LossNotFiniteError(
+        f'step {step}: the loss is {loss}; training stopped, as these settings diverge: '
+        f'start again with a lower --learning_rate and another --output_dir (or remove '
+        f'{output_dir})')

@@ -19,8 +19,8 @@ def build(recipe: Recipe) -> InceptionI3d:
   """The model with its variables, before any checkpoint is read."""
   model = InceptionI3d(num_classes=len(recipe.classes),
                        compute_dtype=tf.as_dtype(recipe.precision))
-  frames = max(recipe.num_frames, MIN_FRAMES)
-  model(tf.zeros([1, frames, IMAGE_SIZE, IMAGE_SIZE, CHANNELS[recipe.modality]]),
+  # The smallest input builds every variable (none depends on the clip's length).
+  model(tf.zeros([1, MIN_FRAMES, IMAGE_SIZE, IMAGE_SIZE, CHANNELS[recipe.modality]]),
         is_training=False)
   return model
 

@@ -13,9 +13,13 @@ release tests (`classify --window_frames 0`).
 import dataclasses
 from typing import Any, Dict, Optional, Tuple
 
-from i3d.catalogue import DEFAULT_FLOW_IMPL, FLOW_IMPLS, MODALITIES, PRECISIONS, RELEASES
+from i3d.catalogue import (DEFAULT_FLOW_IMPL, FLOW_IMPLS, MIN_FRAMES, MODALITIES,
+                           PRECISIONS, RELEASES)
 
 TRAIN_LAYERS = ('all', 'logits')
+# The longest training clip: 41 s at 25 fps. A clip's activations and gradients take
+# about 35 MB a frame at batch 1, so this is already 35 GB.
+MAX_FRAMES = 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,8 +54,20 @@ class Recipe:
                        f'not {self.modality} (--modality)')
     if self.init == 'scratch' and self.train_layers == 'logits':
       raise ValueError('--train_layers logits needs a pretrained --init, not scratch')
-    if sorted(self.lr_boundaries) != list(self.lr_boundaries):
-      raise ValueError(f'--lr_boundaries must increase, got {list(self.lr_boundaries)}')
+    if (sorted(self.lr_boundaries) != list(self.lr_boundaries) or
+        any(b < 1 for b in self.lr_boundaries)):
+      raise ValueError(f'--lr_boundaries must be positive and increase, got '
+                       f'{list(self.lr_boundaries)}')
+    if not MIN_FRAMES <= self.num_frames <= MAX_FRAMES:
+      raise ValueError(f'--num_frames must be in [{MIN_FRAMES}, {MAX_FRAMES}], got '
+                       f'{self.num_frames}')
+    for name, value, low in (('learning_rate', self.learning_rate, None),
+                             ('weight_decay', self.weight_decay, 0),
+                             ('seed', self.seed, 0), ('batch_size', self.batch_size, 1),
+                             ('steps', self.steps, 1)):
+      if value is not None and not (value > 0 if low is None else value >= low):
+        bound = 'more than 0' if low is None else f'at least {low}'
+        raise ValueError(f'--{name} must be {bound}, got {value}')
     if not 0 < self.dropout_keep_prob <= 1:
       raise ValueError(f'--dropout_keep_prob must be in (0, 1], got '
                        f'{self.dropout_keep_prob}')

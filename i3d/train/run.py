@@ -14,6 +14,7 @@ that every tool here runs.
 import dataclasses
 import json
 import os
+import shutil
 import tempfile
 import time
 from typing import Callable, Dict, Optional, Sequence
@@ -49,6 +50,22 @@ def claim(output_dir: str, recipe: Recipe) -> None:
       '--output_dir, or the same settings to continue it',
       lambda key, theirs, mine: f'{key}: {json.dumps(theirs)[:60]} -> {json.dumps(mine)[:60]}',
       ignore=('steps',))
+
+
+def single_threaded_operations() -> None:
+  """One operation at a time, each on one thread: what makes a run repeat itself bit
+  for bit on a CPU.
+
+  TensorFlow's op determinism (on in every run) fixes which kernels run, but on a CPU a
+  convolution's filter gradient and a reduction are split over threads whose partial
+  sums are added in the order the threads finish (the same gradient twice differs in
+  its last bits), and operations that run side by side change one another's results
+  too (measured: with one thread per operation but several operations at once, two
+  6-step runs still differ). The differences grow over the steps: 1e-5 in the weights
+  after 6 steps. Must be called before TensorFlow runs anything.
+  """
+  tf.config.threading.set_intra_op_parallelism_threads(1)
+  tf.config.threading.set_inter_op_parallelism_threads(1)
 
 
 def is_chief(strategy) -> bool:
@@ -93,9 +110,14 @@ def _train(recipe, train_videos, eval_videos, output_dir, schedule, checkpoint_d
   # needs every worker to take part in a save).
   saves = (os.path.join(output_dir, 'train') if chief else
            tempfile.mkdtemp(prefix='i3d-train-worker-'))
-  manager = tf.train.CheckpointManager(state.checkpoint(), saves, max_to_keep=2)
+  if chief:  # Under the folder's lock: a checkpoint being written is a killed run's.
+    remove_unfinished_checkpoints(saves)
+  # One object for saving and restoring (its save counter included, so a resume reads
+  # every value it holds).
+  checkpoint = state.checkpoint()
+  manager = tf.train.CheckpointManager(checkpoint, saves, max_to_keep=2)
   if manager.latest_checkpoint:
-    state.checkpoint().read(manager.latest_checkpoint).assert_existing_objects_matched()
+    checkpoint.read(manager.latest_checkpoint).assert_existing_objects_matched()
     write(f'continuing from {manager.latest_checkpoint} (step {int(state.step.numpy())})')
   else:
     write(f'initialised from {loaded}')
@@ -116,6 +138,15 @@ def _train(recipe, train_videos, eval_videos, output_dir, schedule, checkpoint_d
         f'{metrics["mean_class_accuracy"]:.4f} ({metrics["videos_scored"]} videos)')
   write(f'eval top-1: {metrics["top1"]}')
   return metrics
+
+
+def remove_unfinished_checkpoints(folder: str) -> None:
+  """Removes the `ckpt-N_temp/` folders in which TensorFlow writes a checkpoint before
+  renaming it: a run killed (or out of space) during a save leaves one."""
+  if os.path.isdir(folder):
+    for name in os.listdir(folder):
+      if name.startswith('ckpt-') and name.endswith('_temp'):
+        shutil.rmtree(os.path.join(folder, name), ignore_errors=True)
 
 
 def finish(output_dir: str, state: steps.State, recipe: Recipe, metrics: Dict,

@@ -96,9 +96,9 @@ def train_step_fn(strategy, state: State, recipe: Recipe):
   decayed = network.decayed(state.model)
   is_training = not recipe.freeze_batch_norm
 
-  def replica_step(clips, labels):
+  def replica_step(clips, labels, step):
     context = tf.distribute.get_replica_context()
-    seed = tf.stack([tf.cast(recipe.seed, tf.int64) * 1000003 + state.step,
+    seed = tf.stack([tf.cast(recipe.seed, tf.int64) * 1000003 + step,
                      tf.cast(context.replica_id_in_sync_group, tf.int64)])
     with tf.GradientTape() as tape:
       logits, _ = state.model(clips, is_training=is_training,
@@ -117,7 +117,10 @@ def train_step_fn(strategy, state: State, recipe: Recipe):
   @tf.function
   def step(iterator):
     clips, labels = next(iterator)
-    loss, correct, gradients = strategy.run(replica_step, args=(clips, labels))
+    # The step the dropout masks are seeded by, read once here, before the increment
+    # below, and handed to every replica.
+    step = state.step.read_value()
+    loss, correct, gradients = strategy.run(replica_step, args=(clips, labels, step))
     total = lambda value: strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
     state.optimizer.apply([total(g) for g in gradients], variables)
     state.step.assign_add(1)

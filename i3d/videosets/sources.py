@@ -4,7 +4,11 @@ Every video gets an id that names its result files: unique within the run and st
 between runs, so that a rerun finds what is already done. It is the video's path
 relative to a root fixed by the source alone (the folder given; a glob's part before its
 first wildcard; a list's `--video_dir`, by default the list's own folder), extension
-dropped, `/` as `__`: adding a video to a source never renames the others.
+dropped, `/` as `__`: adding a video to a source never renames the others. A path
+outside the root (a list naming videos elsewhere) is named by its whole absolute path
+instead of a climb out of the root (`data__k400__abc`, not `..__..__data__k400__abc`),
+and an id never starts with a dot (a leading `.` becomes `_`): result files are never
+hidden.
 """
 
 import csv
@@ -132,12 +136,20 @@ def _fixed_prefix(pattern: str) -> str:
   return os.sep.join(fixed) or ('/' if pattern.startswith('/') else '.')
 
 
+def video_id(path: str, root: str) -> str:
+  """The path relative to `root` (or, outside it, the absolute path), extension
+  dropped, `/` -> `__`, a leading `.` -> `_`."""
+  absolute = os.path.abspath(path)
+  relative = os.path.relpath(absolute, os.path.abspath(root))
+  if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+    relative = absolute.lstrip(os.sep)
+  name = os.path.splitext(relative)[0].replace(os.sep, '__')
+  return '_' + name[1:] if name.startswith('.') else name
+
+
 def with_ids(items: Sequence, root: str, where: str = 'videos') -> List[Video]:
-  """Ids are the paths relative to `root`, extension dropped, `/` -> `__`."""
-  videos = []
-  for path, label in items:
-    relative = os.path.splitext(os.path.relpath(os.path.abspath(path), root))[0]
-    videos.append(Video(relative.replace(os.sep, '__'), path, label))
+  """Each video with its `video_id` under `root`."""
+  videos = [Video(video_id(path, root), path, label) for path, label in items]
   _check_unique(where, [v.id for v in videos])
   return videos
 
