@@ -110,7 +110,10 @@ def test_saved_model_takes_any_batch_and_length_and_refuses_bad_inputs(saved_mod
                                     '[?,?,224,224,3]'),
       ('rank', sample[0], 'is not compatible with expected shape [?,?,224,224,3]'),
       ('size', sample[:, :, :200], 'is not compatible with expected shape '
-                                   '[?,?,224,224,3]')):
+                                   '[?,?,224,224,3]'),
+      # Values evaluate_sample.py refuses: a confident answer would mean nothing.
+      ('nan', np.full_like(sample[:, :9], np.nan), 'rgb: holds NaN or infinite values'),
+      ('range', np.full_like(sample[:, :9], 255.), 'rgb: values outside [-1, 1]')):
     np.save(tmp_path / f'{name}.npy', bad)
     result, _ = run_bare(saved_model, {'rgb': str(tmp_path / f'{name}.npy')},
                          tmp_path / f'{name}.npz')

@@ -167,6 +167,9 @@ def test_a_diverging_loss_stops_the_run_naming_the_step(motions, tmp_path):
   [line] = result.stderr.strip().splitlines()
   assert 'the loss is nan' in line or 'the loss is inf' in line
   assert line.startswith('python -m i3d.train: step ')
+  # Advice that can be followed: the folder takes no other settings.
+  assert line.endswith(f'start again with a lower --learning_rate and another '
+                       f'--output_dir (or remove {tmp_path / "o"})')
   assert not (tmp_path / 'o' / 'model').exists()
 
 

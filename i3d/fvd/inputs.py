@@ -10,6 +10,7 @@ import dataclasses
 import glob
 import os
 from typing import Iterator, Optional
+import zipfile
 
 import numpy as np
 
@@ -39,6 +40,8 @@ def is_statistics_file(path: str) -> bool:
   try:
     with np.load(path, allow_pickle=False) as archive:
       return 'fvd_statistics' in archive.files
+  except zipfile.BadZipFile as e:  # Cut short, say: neither statistics nor an array.
+    raise InputError(f'{path}: a damaged .npz ({e})') from e
   except (OSError, ValueError):
     return False
 
@@ -92,7 +95,7 @@ def _load_array(path: str) -> np.ndarray:
         array = archive[archive.files[0]]
     else:
       array = np.load(path, mmap_mode='r', allow_pickle=False)
-  except (OSError, ValueError, EOFError) as e:
+  except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
     if isinstance(e, InputError):
       raise
     raise InputError(f'{path}: not a readable .npy/.npz array ({e})') from e
