@@ -43,7 +43,10 @@ SAMPLES = ('bigbuckbunny.mp4', 'bikes.mp4', 'carphone_distorted.mp4',
 def gray_frames(name, count, size=None, first=0):
   """`count` consecutive grayscale frames, resized to `size` (W, H) or by the recipe."""
   import cv2  # pylint: disable=g-import-not-at-top
-  from i3d.preprocess import flow, sample, transforms, video  # pylint: disable=g-import-not-at-top
+  from i3d.preprocess import flow  # pylint: disable=g-import-not-at-top
+  from i3d.preprocess import sample  # pylint: disable=g-import-not-at-top
+  from i3d.preprocess import transforms  # pylint: disable=g-import-not-at-top
+  from i3d.preprocess import video  # pylint: disable=g-import-not-at-top
   frames = []
   for index, frame in enumerate(video.read_frames(os.path.join(sample.sample_videos(),
                                                                name))):
@@ -61,7 +64,8 @@ def measure_one(config, size_name):
   """Pairs per second of one configuration (in this fresh process)."""
   import cv2  # pylint: disable=g-import-not-at-top
   from i3d.system.pool import OrderedMap  # pylint: disable=g-import-not-at-top
-  from i3d.preprocess import flow, tvl1_fast  # pylint: disable=g-import-not-at-top
+  from i3d.preprocess import flow  # pylint: disable=g-import-not-at-top
+  from i3d.preprocess import tvl1_fast  # pylint: disable=g-import-not-at-top
   frames = gray_frames('bigbuckbunny.mp4', _PAIRS.value + 1, SIZES[size_name], first=100)
   pairs = list(zip(frames[:-1], frames[1:]))
   cores = os.cpu_count() or 1
@@ -122,7 +126,8 @@ def _random_flow_model():
 def parity(name):
   """Differences between the two implementations on one sample video's pairs."""
   from i3d.quiet_tf import tf  # pylint: disable=g-import-not-at-top
-  from i3d.preprocess import flow, transforms  # pylint: disable=g-import-not-at-top
+  from i3d.preprocess import flow  # pylint: disable=g-import-not-at-top
+  from i3d.preprocess import transforms  # pylint: disable=g-import-not-at-top
   frames = gray_frames(name, _PARITY_PAIRS.value + 1)
   fast, opencv = [], []
   for previous, current in zip(frames[:-1], frames[1:]):

@@ -18,16 +18,19 @@ import io
 import os
 import sys
 
-from absl import app, flags
+from absl import app
+from absl import flags
 import numpy as np
 
 from i3d import catalogue
 from i3d import flags as shared
 from i3d import precision as precision_lib
 from i3d import releases
-from i3d.catalogue import CHANNELS, IMAGE_SIZE, MIN_FRAMES, paths
+from i3d.catalogue import paths
+from i3d.catalogue import CHANNELS, IMAGE_SIZE, MIN_FRAMES
 from i3d.quiet_tf import tf
-from i3d.system import faults, files
+from i3d.system import faults
+from i3d.system import files
 
 SAMPLES = paths.samples_dir()
 

@@ -25,15 +25,20 @@ import shutil
 import sys
 from typing import Dict, List, Optional
 
-from absl import app, flags
+from absl import app
+from absl import flags
+from absl import logging
 
 from i3d import catalogue
 from i3d import flags as shared
-from i3d import quiet_tf, releases
-from i3d.catalogue import CHANNELS, IMAGE_SIZE, MIN_FRAMES, paths
+from i3d import quiet_tf
+from i3d import releases
+from i3d.catalogue import paths
+from i3d.catalogue import CHANNELS, IMAGE_SIZE, MIN_FRAMES
 from i3d.model import InceptionI3d
 from i3d.quiet_tf import tf
-from i3d.system import faults, files
+from i3d.system import faults
+from i3d.system import files
 
 TOP_K = 5
 LABEL_MAP = 'label_map.txt'
@@ -194,7 +199,8 @@ def main(argv):
   if len(argv) > 1:
     sys.exit(f'python -m i3d.export: unexpected arguments {argv[1:]}')
   if not os.environ.get('I3D_VERBOSE'):
-    tf.get_logger().setLevel('ERROR')  # The save's and converter's INFO lines.
+    tf.get_logger().setLevel('ERROR')  # The save's and converter's INFO lines,
+    logging.set_verbosity(logging.WARNING)  # some written through absl's logging.
   faults.run_command('python -m i3d.export', export)
 
 

@@ -19,7 +19,8 @@ import sys
 import tarfile
 from typing import Any, Dict, Mapping, Optional
 
-from absl import app, flags
+from absl import app
+from absl import flags
 import numpy as np
 
 from i3d import flags as shared

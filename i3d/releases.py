@@ -3,7 +3,8 @@
 from typing import Optional, Sequence
 
 from i3d import checkpoint
-from i3d.catalogue import paths, Release, release_prefix, Stream
+from i3d.catalogue import paths
+from i3d.catalogue import Release, Stream, release_prefix
 from i3d.model import InceptionI3d
 
 

@@ -12,7 +12,8 @@ import pytest
 
 from i3d import provision
 from i3d.catalogue import paths
-from i3d.fvd import distance, saved
+from i3d.fvd import distance
+from i3d.fvd import saved
 from i3d.preprocess import sample
 from i3d.train import camera_motion
 from i3d.videosets import sources
@@ -122,6 +123,15 @@ def test_a_full_disk_during_a_checkpoint_exits_4_and_the_next_run_finishes(motio
     assert sorted(os.listdir(out / 'train')) == [
         'checkpoint', 'ckpt-2.data-00000-of-00001', 'ckpt-2.index']
     assert (out / 'model' / 'model.ckpt.index').exists()
+
+
+def test_a_full_disk_during_an_export_exits_4_and_leaves_nothing(tmp_path):
+  with tiny_disk(tmp_path / 'disk', size='10m'):
+    result = run('-m', 'i3d.export', '--output_dir', str(tmp_path / 'disk' / 'E'))
+    assert result.returncode == 4, result.stderr
+    line = one_line(result, 'python -m i3d.export')
+    assert 'No space left on device' in line and str(tmp_path / 'disk') in line
+    assert os.listdir(tmp_path / 'disk') == []
 
 
 def test_what_a_killed_run_left_is_removed_by_the_next(motions, tmp_path):

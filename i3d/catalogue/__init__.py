@@ -8,12 +8,12 @@ TensorFlow-free `preprocess` too) and every worker process can read it.
 from i3d.catalogue import paths
 from i3d.catalogue.geometry import (CHANNELS, FEATURE_SIZE, FPS, IMAGE_SIZE, MIN_FRAMES,
                                     MODALITIES)
-from i3d.catalogue.plan import (CHECKPOINT_BASENAME, checkpoint_prefix, has_checkpoint,
-                                make_plan, MissingCheckpointError, model_plan, Plan,
-                                release_prefix, Stream)
-from i3d.catalogue.releases import (EVAL_TYPES, EVAL_TYPES_WITH_AUTO, read_labels,
-                                    Release, release_for, RELEASES, releases_of,
-                                    RGB_EVAL_TYPES, STREAMS)
+from i3d.catalogue.plan import (CHECKPOINT_BASENAME, MissingCheckpointError, Plan, Stream,
+                                checkpoint_prefix, has_checkpoint, make_plan, model_plan,
+                                release_prefix)
+from i3d.catalogue.releases import (EVAL_TYPES, EVAL_TYPES_WITH_AUTO, RELEASES,
+                                    RGB_EVAL_TYPES, Release, STREAMS, read_labels,
+                                    release_for, releases_of)
 
 # Network precisions: bfloat16 is faster only on hardware with bfloat16 units. What
 # `--precision` takes adds `auto`: bfloat16 where there are such units, else float32.

@@ -19,7 +19,8 @@ command goes on from there), 130 on Ctrl-C.
 
 import sys
 
-from absl import app, flags
+from absl import app
+from absl import flags
 
 from i3d.classify import report  # pylint: disable=g-import-not-at-top
 from i3d.classify import run as run_lib  # pylint: disable=g-import-not-at-top

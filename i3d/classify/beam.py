@@ -21,7 +21,8 @@ import shutil
 import tempfile
 from typing import Iterable, Sequence, Tuple
 
-from absl import app, flags
+from absl import app
+from absl import flags
 
 try:
   import apache_beam as beam  # pylint: disable=g-import-not-at-top

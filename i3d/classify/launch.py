@@ -17,7 +17,7 @@ from i3d.classify import result as result_lib
 from i3d.classify.settings import Settings
 from i3d.system import claims
 from i3d.system.lock import folder_lock
-from i3d.system.store import is_local, LocalStore, open_store, Store
+from i3d.system.store import LocalStore, Store, is_local, open_store
 from i3d.videosets.sources import Video
 
 

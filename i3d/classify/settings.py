@@ -8,8 +8,10 @@ from absl import flags
 
 from i3d import catalogue
 from i3d import flags as shared
-from i3d.catalogue import paths, Plan
-from i3d.videosets import labelled, sources
+from i3d.catalogue import paths
+from i3d.catalogue import Plan
+from i3d.videosets import labelled
+from i3d.videosets import sources
 
 
 @dataclasses.dataclass(frozen=True)

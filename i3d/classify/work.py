@@ -10,7 +10,8 @@ import warnings
 import numpy as np
 
 from i3d import preprocess
-from i3d.classify import plot, prediction
+from i3d.classify import plot
+from i3d.classify import prediction
 from i3d.classify import result as result_lib
 from i3d.classify import scratch
 from i3d.classify.network import Networks

@@ -5,9 +5,9 @@ of google-research's `frechet_video_distance` and TF-GAN, step for step; `inputs
 arrays, video files and saved statistics; `metric` chains them. See `python -m i3d.fvd`.
 """
 
-from i3d.fvd.distance import frechet_distance, kernel_distance, Statistics
-from i3d.fvd.embedding import Embedder, EMBEDDING_SIZE
-from i3d.fvd.inputs import array_set, InputError, open_set
+from i3d.fvd.distance import Statistics, frechet_distance, kernel_distance
+from i3d.fvd.embedding import EMBEDDING_SIZE, Embedder
+from i3d.fvd.inputs import InputError, array_set, open_set
 from i3d.fvd.metric import embed_set, fvd, fvd_of_arrays, kvd, merge
 from i3d.fvd.saved import Embedded, Settings
 

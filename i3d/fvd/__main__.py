@@ -13,15 +13,21 @@ Prints the settings, then `KVD: <value> +- <standard error>` when asked, then
 
 import sys
 
-from absl import app, flags
+from absl import app
+from absl import flags
 import tqdm
 
 from i3d import flags as shared
 from i3d import precision as precision_lib
-from i3d.catalogue import MIN_FRAMES, paths
-from i3d.fvd import embedding, inputs, metric, saved
+from i3d.catalogue import paths
+from i3d.catalogue import MIN_FRAMES
+from i3d.fvd import embedding
+from i3d.fvd import inputs
+from i3d.fvd import metric
+from i3d.fvd import saved
 from i3d.fvd.inputs import InputError
-from i3d.system import faults, files
+from i3d.system import faults
+from i3d.system import files
 
 PROGRAM = 'python -m i3d.fvd'
 

@@ -5,7 +5,9 @@ from typing import Callable, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from i3d.fvd import distance, embedding, inputs
+from i3d.fvd import distance
+from i3d.fvd import embedding
+from i3d.fvd import inputs
 from i3d.fvd.inputs import InputError
 from i3d.fvd.saved import Embedded, Settings
 

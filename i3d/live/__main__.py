@@ -25,15 +25,18 @@ import threading
 import time
 from typing import List, Optional
 
-from absl import app, flags
+from absl import app
+from absl import flags
 import numpy as np
 
 from i3d import catalogue
 from i3d import flags as shared
 from i3d.catalogue import CHANNELS, FPS, IMAGE_SIZE, MIN_FRAMES
 from i3d.live import source as stream_source
-from i3d.preprocess import pipeline, transforms
-from i3d.system import faults, files
+from i3d.preprocess import pipeline
+from i3d.preprocess import transforms
+from i3d.system import faults
+from i3d.system import files
 
 PROGRAM = 'python -m i3d.live'
 

@@ -1,10 +1,10 @@
 """Real videos to the RGB and TV-L1 flow arrays that the I3D networks take."""
 
 from i3d.catalogue import FPS, MIN_FRAMES
-from i3d.preprocess.pipeline import (iter_inputs, MODALITIES, Options, preprocess_video,
+from i3d.preprocess.pipeline import (MODALITIES, Options, iter_inputs, preprocess_video,
                                      video_to_arrays)
 from i3d.preprocess.transforms import RECIPES
-from i3d.preprocess.video import read_frames, ShortVideoWarning, VideoError
+from i3d.preprocess.video import ShortVideoWarning, VideoError, read_frames
 
 __all__ = [
     'FPS', 'MIN_FRAMES', 'MODALITIES', 'Options', 'RECIPES', 'ShortVideoWarning', 'VideoError', 'iter_inputs',

@@ -9,7 +9,8 @@ PREFIX_flow.gif. On bad input it prints one line naming the file and exits with 
 output behind.
 """
 
-from absl import app, flags
+from absl import app
+from absl import flags
 
 from i3d import flags as shared
 from i3d.preprocess import pipeline

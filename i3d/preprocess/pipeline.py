@@ -15,7 +15,8 @@ import tqdm
 
 from i3d.catalogue import CHANNELS, DEFAULT_FLOW_IMPL, IMAGE_SIZE, MIN_FRAMES, MODALITIES
 from i3d.preprocess import flow as flow_lib
-from i3d.preprocess import gif, transforms
+from i3d.preprocess import gif
+from i3d.preprocess import transforms
 from i3d.preprocess import video as video_lib
 from i3d.preprocess.npy_writer import NpyWriter
 from i3d.system import files

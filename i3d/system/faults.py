@@ -10,6 +10,7 @@ Ctrl-C: exit 130, as shells report SIGINT.
 import concurrent.futures.process
 import errno
 import os
+import re
 import sys
 from typing import Callable, TypeVar
 import warnings
@@ -62,6 +63,7 @@ def describe(error: BaseException) -> str:
     return f'{where}: {error.strerror}'
   if _is_tensorflow_error(error):  # Its first line is what went wrong, and where.
     text = getattr(error, 'message', None) or str(error)
+    text = re.sub(r'\{\{[^}]*\}\}\s*', '', text)  # `{{function_node ...}}`: its graph.
     lines = text.strip().splitlines()
     return lines[0] if lines else type(error).__name__
   return str(error) or type(error).__name__

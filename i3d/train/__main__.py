@@ -13,7 +13,9 @@ the --init checkpoint, 4 on an error of the machine, 130 on Ctrl-C.
 import os
 import sys
 
-from absl import app, flags, logging
+from absl import app
+from absl import flags
+from absl import logging
 
 from i3d import flags as shared
 from i3d.catalogue import MIN_FRAMES, MODALITIES, RELEASES

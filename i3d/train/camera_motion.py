@@ -17,7 +17,8 @@ import os
 import sys
 from typing import List, Sequence, Tuple
 
-from absl import app, flags
+from absl import app
+from absl import flags
 import cv2
 import numpy as np
 

@@ -14,7 +14,8 @@ from typing import Dict, Optional, Sequence, Tuple
 import numpy as np
 
 from i3d.catalogue import CHANNELS, IMAGE_SIZE
-from i3d.preprocess import pipeline, transforms
+from i3d.preprocess import pipeline
+from i3d.preprocess import transforms
 from i3d.preprocess import video as video_lib
 from i3d.quiet_tf import tf
 from i3d.train.flow_cache import FlowCache

@@ -20,7 +20,8 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from i3d.catalogue import DEFAULT_FLOW_IMPL, MIN_FRAMES
-from i3d.preprocess import pipeline, transforms
+from i3d.preprocess import pipeline
+from i3d.preprocess import transforms
 from i3d.preprocess import video as video_lib
 from i3d.preprocess.npy_writer import NpyWriter
 from i3d.system import files

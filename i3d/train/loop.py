@@ -11,7 +11,8 @@ from typing import Callable, Dict, Optional
 import numpy as np
 
 from i3d.quiet_tf import tf
-from i3d.train import data, steps
+from i3d.train import data
+from i3d.train import steps
 from i3d.train.recipe import Recipe
 
 

@@ -6,7 +6,9 @@ from typing import List, Optional
 
 import numpy as np
 
-from i3d import checkpoint, precision, releases
+from i3d import checkpoint
+from i3d import precision
+from i3d import releases
 from i3d.catalogue import CHANNELS, IMAGE_SIZE, MIN_FRAMES, RELEASES
 from i3d.model import InceptionI3d
 from i3d.quiet_tf import tf

@@ -22,9 +22,15 @@ from typing import Callable, Dict, Optional, Sequence
 from i3d import checkpoint as checkpoint_lib
 from i3d.catalogue.plan import MODEL_LABEL_MAP, MODEL_SUBDIR, MODEL_SUMMARY
 from i3d.quiet_tf import tf
-from i3d.system import claims, files, lock
+from i3d.system import claims
+from i3d.system import files
+from i3d.system import lock
 from i3d.system.store import LocalStore
-from i3d.train import data, evaluate, loop, network, steps
+from i3d.train import data
+from i3d.train import evaluate
+from i3d.train import loop
+from i3d.train import network
+from i3d.train import steps
 from i3d.train.flow_cache import FlowCache
 from i3d.train.recipe import Recipe
 from i3d.videosets.sources import Video

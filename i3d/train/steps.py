@@ -14,7 +14,8 @@ from typing import List, Optional
 
 from i3d.model import InceptionI3d
 from i3d.quiet_tf import tf
-from i3d.train import data, network
+from i3d.train import data
+from i3d.train import network
 from i3d.train.recipe import Recipe
 
 
