@@ -278,10 +278,14 @@ def test_files_are_written_with_the_users_umask(tmp_path):
   fvd = under_umask_077('-m', 'i3d.fvd', '--real', str(tmp_path / 'a.npy'), '--num_frames',
                         '9', '--save_stats', str(tmp_path / 's.npz'))
   assert fvd.returncode == 0, fvd.stderr
+  exported = under_umask_077('-m', 'i3d.export', '--output_dir', str(tmp_path / 'E'))
+  assert exported.returncode == 0, exported.stderr
   written = [tmp_path / name for name in ('p_rgb.npy', 'p_flow.npy', 'p_rgb.gif', 's.npz')]
   written += [tmp_path / 'c' / name for name in ('run.json', 'summary.csv',
                                                   'videos/carphone.npz')]
+  written += [tmp_path / 'E' / 'assets' / 'label_map.txt']
   assert {oct(os.stat(path).st_mode & 0o777) for path in written} == {'0o600'}
+  assert oct(os.stat(tmp_path / 'E').st_mode & 0o777) == '0o700'
 
 
 def test_ids_of_videos_outside_a_lists_folder_are_readable(tmp_path):
