@@ -22,7 +22,7 @@ setuptools.setup(
         'i3d-fvd = i3d.fvd.__main__:run',
         'i3d-export = i3d.export:run',
         'i3d-provision = i3d.provision:run',
-        'i3d-preprocess = preprocess.__main__:run',
+        'i3d-preprocess = i3d.preprocess.__main__:run',
     ]},
     python_requires='>=3.9',
     install_requires=[

@@ -69,8 +69,8 @@ def load_sample(path: str, channels: int) -> np.ndarray:
     raise InputError(f'{path}: no such file')
   with open(path, 'rb') as f:
     if f.read(len(NPY_MAGIC)) != NPY_MAGIC:  # np.load calls any other file a pickle.
-      raise InputError(f'{path}: not a .npy file (no NumPy header; python -m preprocess '
-                       'writes them)')
+      raise InputError(f'{path}: not a .npy array (no NumPy header: a file of another '
+                       'kind; python -m preprocess writes them)')
   try:
     sample = np.load(path, mmap_mode='r', allow_pickle=False)
   except (ValueError, OSError) as e:

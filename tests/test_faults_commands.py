@@ -320,8 +320,8 @@ def test_smaller_faults_get_one_line(tmp_path):
   npy = run('evaluate_sample.py', '--eval_type', 'rgb', '--rgb_sample', str(text))
   assert npy.returncode == 1
   assert one_line(npy, 'evaluate_sample.py') == (
-      f'evaluate_sample.py: {text}: not a .npy file (no NumPy header; python -m '
-      'preprocess writes them)')
+      f'evaluate_sample.py: {text}: not a .npy array (no NumPy header: a file of another '
+      'kind; python -m preprocess writes them)')
   camera = run('-m', 'i3d.live', '--source', '7')
   assert camera.returncode == 1
   assert one_line(camera, 'python -m i3d.live') == (

@@ -13,8 +13,8 @@ release tests (`classify --window_frames 0`).
 import dataclasses
 from typing import Any, Dict, Optional, Tuple
 
-from i3d.catalogue import (DEFAULT_FLOW_IMPL, FLOW_IMPLS, MIN_FRAMES, MODALITIES,
-                           PRECISIONS, RELEASES)
+from i3d.catalogue import (DEFAULT_FLOW_IMPL, FLOW_IMPLS, MODALITIES, PRECISIONS,
+                           RELEASES)
 
 TRAIN_LAYERS = ('all', 'logits')
 # The longest training clip: 41 s at 25 fps. A clip's activations and gradients take
@@ -58,8 +58,8 @@ class Recipe:
         any(b < 1 for b in self.lr_boundaries)):
       raise ValueError(f'--lr_boundaries must be positive and increase, got '
                        f'{list(self.lr_boundaries)}')
-    if not MIN_FRAMES <= self.num_frames <= MAX_FRAMES:
-      raise ValueError(f'--num_frames must be in [{MIN_FRAMES}, {MAX_FRAMES}], got '
+    if not 0 < self.num_frames <= MAX_FRAMES:  # The network needs 9: the flag says so.
+      raise ValueError(f'--num_frames must be positive and at most {MAX_FRAMES}, got '
                        f'{self.num_frames}')
     for name, value, low in (('learning_rate', self.learning_rate, None),
                              ('weight_decay', self.weight_decay, 0),
