@@ -33,7 +33,6 @@ from i3d import catalogue
 from i3d import flags as shared
 from i3d import quiet_tf
 from i3d import releases
-from i3d.catalogue import paths
 from i3d.catalogue import CHANNELS, IMAGE_SIZE, MIN_FRAMES
 from i3d.model import InceptionI3d
 from i3d.quiet_tf import tf

@@ -28,16 +28,24 @@ def checkpoint_dir() -> FlagHolder:
       '(default: $I3D_CHECKPOINT_DIR, else data/checkpoints in a clone).')
 
 
+# What each evaluation type runs, for --eval_type's help.
+_EVAL_TYPE_HELP = {
+    'auto': 'joint when the flow checkpoint is there, else rgb (and says so)',
+    'rgb': 'the RGB stream',
+    'flow': 'the flow stream',
+    'joint': 'the RGB and flow logits summed with equal weight',
+    'rgb600': 'the RGB stream trained on Kinetics-600 from scratch (rgb_scratch_kin600, '
+              '600 classes)',
+}
+
+
 def eval_type(default: str, choices: Sequence[str] = catalogue.EVAL_TYPES) -> FlagHolder:
   """`--eval_type`: the networks a command runs. Commands differ in what they offer
   (`auto` where they can fall back to RGB, RGB only for live video) and their default
-  (`joint`, the release's, for its evaluation script)."""
+  (`joint`, the release's, for its evaluation script); the help says only what it offers."""
   return flags.DEFINE_enum(
       'eval_type', default, list(choices),
-      'rgb: the RGB stream; flow: the flow stream; joint: their logits summed with '
-      'equal weight; rgb600: the RGB stream trained on Kinetics-600 from scratch '
-      '(rgb_scratch_kin600, 600 classes); auto: joint when the flow checkpoint is '
-      'there, else rgb (and says so).')
+      '; '.join(f'{choice}: {_EVAL_TYPE_HELP[choice]}' for choice in choices) + '.')
 
 
 def imagenet_pretrained() -> FlagHolder:

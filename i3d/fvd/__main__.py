@@ -19,7 +19,6 @@ import tqdm
 
 from i3d import flags as shared
 from i3d import precision as precision_lib
-from i3d.catalogue import paths
 from i3d.catalogue import MIN_FRAMES
 from i3d.fvd import embedding
 from i3d.fvd import inputs

@@ -14,7 +14,6 @@ from typing import List, Optional
 
 from i3d.model import InceptionI3d
 from i3d.quiet_tf import tf
-from i3d.train import data
 from i3d.train import network
 from i3d.train.recipe import Recipe
 
