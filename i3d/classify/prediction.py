@@ -1,6 +1,8 @@
 """A video's prediction from its preprocessed inputs: the windows' logits and features
 per stream, the joint sum, the video's logits (the mean of its windows') and top-k;
-and the sliding windows over its frames."""
+and the sliding windows over its frames. Multi-view testing (`classify.views`) keeps
+every view's logits and features, and scores the video by the mean of the views'
+softmax probabilities."""
 
 import json
 from typing import Dict, List, Sequence, Tuple, TYPE_CHECKING
@@ -8,8 +10,12 @@ from typing import Dict, List, Sequence, Tuple, TYPE_CHECKING
 import numpy as np
 
 from i3d.catalogue import FPS
+from i3d.classify import views as views_lib
 from i3d.classify.settings import Settings
 from i3d.videosets.sources import Video
+
+# How multi-view testing scores a video (said in its results' metadata).
+VIEWS_SCORE = 'the mean of the views\' softmax probabilities'
 
 if TYPE_CHECKING:  # Only for the annotations: the networks need TensorFlow.
   from i3d.classify.network import Networks  # pylint: disable=g-bad-import-order
@@ -53,6 +59,38 @@ def classify_inputs(video: Video, inputs: Dict[str, np.ndarray], networks: 'Netw
   did not stop it) go into the metadata as `warnings`.
   """
   frames = {m: int(a.shape[1]) for m, a in inputs.items()}
+  if settings.temporal_views:
+    arrays, starts, length = _classify_views(inputs, networks, settings)
+    probabilities = arrays.pop('probabilities')
+  else:
+    arrays, starts, length = _classify_windows(inputs, networks, settings)
+    probabilities = softmax(arrays['logits'])
+  top = np.argsort(-probabilities, kind='stable')[:settings.top_k]
+  metadata = {
+      'id': video.id, 'path': video.path, 'label': video.label, 'frames': frames,
+      'fps': FPS, 'window_length': None if settings.window_frames == 0 else length,
+      'settings': settings.identity(networks.plan),
+  }
+  if settings.temporal_views:
+    metadata['score'] = VIEWS_SCORE
+  if notes:
+    metadata['warnings'] = list(notes)
+  arrays.update(  # In this order: the .npz lists its arrays as they were added.
+      window_starts=np.asarray(starts, np.int32),
+      window_logits=arrays.pop('window_logits'),
+      logits=arrays.pop('logits'),
+      probabilities=probabilities.astype(np.float32),
+      top_k_indices=top.astype(np.int32),
+      top_k_probabilities=probabilities[top].astype(np.float32),
+      top_k_classes=np.asarray([networks.labels[i] for i in top]),
+      metadata=np.asarray(json.dumps(metadata)))
+  return arrays
+
+
+def _classify_windows(inputs: Dict[str, np.ndarray], networks: 'Networks',
+                      settings: Settings) -> Tuple[Dict[str, np.ndarray], List[int], int]:
+  """The sliding windows' arrays, their starts and length."""
+  frames = {m: int(a.shape[1]) for m, a in inputs.items()}
   arrays = {}
   window_logits = 0
   for stream in networks.plan.streams:
@@ -69,26 +107,49 @@ def classify_inputs(video: Video, inputs: Dict[str, np.ndarray], networks: 'Netw
     arrays[f'features_{stream.name}'] = features
     arrays[f'clip_features_{stream.name}'] = features.mean(axis=0)
     window_logits = window_logits + logits
-  video_logits = window_logits.mean(axis=0)
-  probabilities = softmax(video_logits)
-  top = np.argsort(-probabilities, kind='stable')[:settings.top_k]
-  metadata = {
-      'id': video.id, 'path': video.path, 'label': video.label, 'frames': frames,
-      'fps': FPS, 'window_length': None if settings.window_frames == 0 else length,
-      'settings': settings.identity(networks.plan),
-  }
-  if notes:
-    metadata['warnings'] = list(notes)
+  arrays.update(window_logits=window_logits.astype(np.float32),
+                logits=window_logits.mean(axis=0).astype(np.float32))
+  return arrays, starts, length
+
+
+def _classify_views(inputs: Dict[str, np.ndarray], networks: 'Networks',
+                    settings: Settings
+                    ) -> Tuple[Dict[str, np.ndarray], List[int], int]:
+  """Multi-view testing's arrays (`view_*` `[temporal, spatial, ...]`; the windows' are
+  the temporal views with their crops averaged), the temporal views' starts and the
+  clips' length. Views of one video fill the batches together."""
+  common = min(int(a.shape[1]) for a in inputs.values())
+  length = window_length(common, settings.window_frames)
+  starts = views_lib.temporal_starts(common, length, settings.temporal_views)
+  height, width = next(iter(inputs.values())).shape[2:4]
+  crops = views_lib.spatial_crops(height, width, settings.spatial_views)
+  grid = views_lib.view_grid(starts, crops)
+  shape = (len(starts), len(crops))
+  arrays = {'view_crops': np.asarray(crops, np.int32)}
+  view_logits = 0
+  for stream in networks.plan.streams:
+    frames = inputs[stream.modality][0]
+    logits, features = [], []
+    for first in range(0, len(grid), settings.batch_size):
+      batch = np.stack([views_lib.cut(frames, starts[t], length, crops[s])
+                        for t, s in grid[first:first + settings.batch_size]])
+      batch_logits, batch_features = networks(stream.name, batch)
+      logits.append(batch_logits)
+      features.append(batch_features)
+    logits = np.concatenate(logits).reshape(shape + (-1,))
+    features = np.concatenate(features).reshape(shape + (-1,))
+    arrays[f'view_logits_{stream.name}'] = logits
+    arrays[f'view_features_{stream.name}'] = features
+    arrays[f'window_logits_{stream.name}'] = logits.mean(axis=1)
+    arrays[f'features_{stream.name}'] = features.mean(axis=1)
+    arrays[f'clip_features_{stream.name}'] = features.mean(axis=(0, 1))
+    view_logits = view_logits + logits
   arrays.update(
-      window_starts=np.asarray(starts, np.int32),
-      window_logits=window_logits.astype(np.float32),
-      logits=video_logits.astype(np.float32),
-      probabilities=probabilities.astype(np.float32),
-      top_k_indices=top.astype(np.int32),
-      top_k_probabilities=probabilities[top].astype(np.float32),
-      top_k_classes=np.asarray([networks.labels[i] for i in top]),
-      metadata=np.asarray(json.dumps(metadata)))
-  return arrays
+      view_logits=view_logits.astype(np.float32),
+      window_logits=view_logits.mean(axis=1).astype(np.float32),
+      logits=view_logits.mean(axis=(0, 1)).astype(np.float32),
+      probabilities=softmax(view_logits).mean(axis=(0, 1)))
+  return arrays, starts, length
 
 
 def run_windows(networks: 'Networks', stream: str, array: np.ndarray,

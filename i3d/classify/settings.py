@@ -10,6 +10,7 @@ from i3d import catalogue
 from i3d import flags as shared
 from i3d.catalogue import paths
 from i3d.catalogue import Plan
+from i3d.classify import views
 from i3d.videosets import labelled
 from i3d.videosets import sources
 
@@ -29,6 +30,12 @@ class Settings:
     window_frames: Window length in frames at 25 fps; 0 runs each stream once over the
       whole clip, the release's test protocol.
     window_stride: Frames between window starts.
+    temporal_views: 0 for the sliding windows; N > 0 for multi-view testing: N clips of
+      `window_frames` frames placed as MMAction2's test sampling places them (see
+      `classify.views`), the video scored by the mean of the views' softmax
+      probabilities.
+    spatial_views: With `temporal_views`, crops per clip: 1 (centre), 3 or 10 (see
+      `classify.views`).
     batch_size: Windows per forward pass.
     top_k: Classes kept per video in the results and the summary (at least 5, so that
       top-5 accuracy can be computed).
@@ -45,6 +52,8 @@ class Settings:
   flow_impl: str = catalogue.DEFAULT_FLOW_IMPL
   window_frames: int = 64
   window_stride: int = 32
+  temporal_views: int = 0
+  spatial_views: int = 1
   batch_size: int = 8
   top_k: int = 5
   precision: str = 'float32'
@@ -65,8 +74,22 @@ class Settings:
     if self.window_stride < 1 or self.batch_size < 1:
       raise ValueError(f'window_stride and batch_size must be positive, got '
                        f'{self.window_stride} and {self.batch_size}')
+    if self.temporal_views < 0 or self.spatial_views not in views.SPATIAL_VIEWS:
+      raise ValueError(f'temporal_views must be at least 0 and spatial_views one of '
+                       f'{views.SPATIAL_VIEWS}, got {self.temporal_views} and '
+                       f'{self.spatial_views}')
+    if self.temporal_views and self.window_frames == 0:
+      raise ValueError('temporal_views needs window_frames > 0: the views are clips of '
+                       'that many frames')
+    if self.spatial_views > 1 and not self.temporal_views:
+      raise ValueError('spatial_views above 1 needs temporal_views (multi-view testing)')
     if self.top_k < 5:
       raise ValueError(f'top_k must be at least 5, got {self.top_k}')
+
+  @property
+  def crop(self) -> str:
+    """How preprocessing crops: the centre, or not at all where views cut crops."""
+    return 'none' if self.spatial_views > 1 else 'center'
 
   def make_plan(self) -> Plan:
     """The networks these settings run, `auto` resolved, checkpoints found on disk.
@@ -92,6 +115,8 @@ class Settings:
     }
     if 'flow' in plan.modalities:
       identity['flow_impl'] = self.flow_impl
+    if self.temporal_views:  # Only then: folders of sliding windows keep their claim.
+      identity.update(temporal_views=self.temporal_views, spatial_views=self.spatial_views)
     return identity
 
 
@@ -114,7 +139,17 @@ def define_flags():
                        'pass over the whole clip per stream (the release\'s protocol).',
                        lower_bound=0)
   flags.DEFINE_integer('window_stride', 32, 'Frames between window starts.', lower_bound=1)
-  flags.DEFINE_integer('batch_size', 8, 'Windows per forward pass.', lower_bound=1)
+  flags.DEFINE_integer('temporal_views', 0, 'Multi-view testing: this many clips of '
+                       '--window_frames frames, one centred in each of as many equal '
+                       'segments (MMAction2\'s test sampling), the video scored by the mean '
+                       'of the views\' softmax probabilities; 0: the sliding windows.',
+                       lower_bound=0)
+  flags.DEFINE_enum('spatial_views', '1', ['1', '3', '10'], 'With --temporal_views, '
+                    'crops of 224 per clip from frames of shorter side 256: 1 the centre, '
+                    '3 along the longer side (ThreeCrop), 10 the corners, the centre and '
+                    'their mirrors (TenCrop).')
+  flags.DEFINE_integer('batch_size', 8, 'Windows (or views) per forward pass.',
+                       lower_bound=1)
   flags.DEFINE_integer('top_k', 5, 'Classes kept per video.', lower_bound=5)
   shared.precision()
   flags.DEFINE_bool('plots', True, 'A PNG of the top classes over time per video.')
@@ -141,7 +176,8 @@ def videos_and_settings_from_flags() -> Tuple[List[sources.Video], Settings]:
       eval_type=f.eval_type, imagenet_pretrained=f.imagenet_pretrained,
       checkpoint_dir=f.checkpoint_dir, recipe=f.recipe, flow_impl=f.flow_impl,
       window_frames=f.window_frames,
-      window_stride=f.window_stride, batch_size=f.batch_size, top_k=f.top_k,
+      window_stride=f.window_stride, temporal_views=f.temporal_views,
+      spatial_views=int(f.spatial_views), batch_size=f.batch_size, top_k=f.top_k,
       precision=f.precision, plots=f.plots, model_dir=f.model_dir)
   if f.labels:
     videos, _, _ = labelled.read_labelled(

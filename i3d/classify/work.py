@@ -55,7 +55,8 @@ def classify_video(store: Store, video: Video, networks: Networks, settings: Set
       paths, notes = scratch.preprocess_to_scratch(local_path or video.path,
                                                    os.path.join(folder, 'video'),
                                                    networks.plan.modalities,
-                                                   settings.recipe, settings.flow_impl)
+                                                   settings.recipe, settings.flow_impl,
+                                                   settings.crop)
     except scratch.VIDEO_ERRORS as e:
       record_failure(store, video, e)
       return False

@@ -30,18 +30,22 @@ class NpyWriter:
 
   Use as a context manager: on leaving it normally the file is completed and moved to
   `path`; on an exception the temporary file is removed and `path` is untouched.
+  `frame_shape` None takes the first frame's (uncropped frames, whose size depends on
+  the video).
   """
 
-  def __init__(self, path: str, frame_shape, dtype=np.float32):
+  def __init__(self, path: str, frame_shape=None, dtype=np.float32):
     self.path = path
-    self.frame_shape = tuple(frame_shape)
+    self.frame_shape = None if frame_shape is None else tuple(frame_shape)
     self.dtype = np.dtype(dtype)
     self.count = 0
     handle, self._temporary = files.temporary_file(path)
     self._file = os.fdopen(handle, 'wb')
-    self._file.write(_header(self.dtype, (1, 0) + self.frame_shape))
+    self._file.write(_header(self.dtype, (1, 0) + (self.frame_shape or ())))
 
   def append(self, frame: np.ndarray) -> None:
+    if self.frame_shape is None:
+      self.frame_shape = frame.shape
     if frame.shape != self.frame_shape:
       raise ValueError(f'{self.path}: frame of shape {frame.shape}, expected '
                        f'{self.frame_shape}')
@@ -54,7 +58,7 @@ class NpyWriter:
   def close(self) -> None:
     """Completes the header with the frame count and moves the file into place."""
     self._file.seek(0)
-    self._file.write(_header(self.dtype, (1, self.count) + self.frame_shape))
+    self._file.write(_header(self.dtype, (1, self.count) + (self.frame_shape or ())))
     self._file.flush()
     os.fsync(self._file.fileno())
     self._file.close()

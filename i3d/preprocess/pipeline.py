@@ -1,19 +1,20 @@
 """A video file to the RGB and flow arrays that the I3D networks take.
 
-Frames are decoded, resampled to 25 fps, resized (a recipe of `transforms.RECIPES`) and
-cropped one at a time; flow comes from consecutive resized grayscale frames, so N
+Frames are decoded, resampled to 25 fps (or another rate), resized (a recipe of
+`transforms.RECIPES`) and cropped (or not, for crops cut later) one at a time; flow comes from consecutive resized grayscale frames, so N
 frames give N - 1 flow frames. Memory does not grow with the video's length.
 """
 
 import dataclasses
 import functools
 import os
-from typing import Dict, Iterator, Optional, Sequence, Tuple
+from typing import Dict, Iterator, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import tqdm
 
-from i3d.catalogue import CHANNELS, DEFAULT_FLOW_IMPL, IMAGE_SIZE, MIN_FRAMES, MODALITIES
+from i3d.catalogue import CHANNELS, DEFAULT_FLOW_IMPL, FPS, IMAGE_SIZE, MIN_FRAMES
+from i3d.catalogue import MODALITIES
 from i3d.preprocess import flow as flow_lib
 from i3d.preprocess import gif
 from i3d.preprocess import transforms
@@ -22,7 +23,10 @@ from i3d.preprocess.npy_writer import NpyWriter
 from i3d.system import files
 from i3d.system.pool import OrderedMap
 
-CROPS = ('center', 'random')
+# `none` keeps the resized frame whole (for the crops of multi-view testing, cut later).
+CROPS = ('center', 'random', 'none')
+# The frame rate that keeps a video's own frames, every one.
+NATIVE = 'native'
 # GIF previews show at most the first 10 seconds.
 GIF_MAX_FRAMES = 250
 
@@ -33,7 +37,8 @@ class Options:
 
   Attributes:
     recipe: `kinetics` (the release's README) or `mediapipe`; see `transforms`.
-    crop: `center` (test time) or `random` (training), the same for RGB and flow.
+    crop: `center` (test time), `random` (training), the same for RGB and flow, or
+      `none`: the resized frame whole.
     seed: Seeds the random crop.
     workers: Workers computing TV-L1 flow (threads for `fast`, processes for
       `opencv`); None uses every core. The output is the same whatever the number.
@@ -41,6 +46,8 @@ class Options:
     end: Clip end, seconds; the whole video if None.
     progress: Show a progress bar; None shows one only on a terminal.
     flow_impl: TV-L1 implementation, `fast` or `opencv` (`i3d.preprocess.flow`).
+    fps: The frame rate frames are resampled to (the network's 25 by default), or
+      `native`: the video's own frames, every one, at its own rate.
   """
   recipe: str = 'kinetics'
   crop: str = 'center'
@@ -50,6 +57,7 @@ class Options:
   end: Optional[float] = None
   progress: Optional[bool] = None
   flow_impl: str = DEFAULT_FLOW_IMPL
+  fps: Union[float, str] = FPS
 
   def __post_init__(self):
     flow_lib.check_flow_impl(self.flow_impl)
@@ -58,6 +66,12 @@ class Options:
                        f'{", ".join(transforms.RECIPES)}')
     if self.crop not in CROPS:
       raise ValueError(f'Unknown crop {self.crop!r}; valid crops: {", ".join(CROPS)}')
+    if self.fps != NATIVE and not (isinstance(self.fps, (int, float)) and self.fps > 0):
+      raise ValueError(f'fps must be a positive number or {NATIVE!r}, got {self.fps!r}')
+
+  def frame_rate(self, info: video_lib.VideoInfo) -> float:
+    """The rate frames are resampled to for a video."""
+    return info.fps if self.fps == NATIVE else float(self.fps)
 
 
 def _check_modalities(modalities: Sequence[str]) -> Tuple[str, ...]:
@@ -71,7 +85,7 @@ def _check_modalities(modalities: Sequence[str]) -> Tuple[str, ...]:
 def iter_inputs(path: str, modalities: Sequence[str] = MODALITIES,
                 options: Options = Options()) -> Iterator[Dict[str, np.ndarray]]:
   """Yields, per resampled frame, `{'rgb': [224, 224, 3], 'flow': [224, 224, 2]}` in
-  [-1, 1] for the requested modalities. The first frame has no flow (flow is from
+  [-1, 1] for the requested modalities (the resized size, with crop `none`). The first frame has no flow (flow is from
   frame t to t + 1 and is yielded with frame t + 1).
   """
   modalities = _check_modalities(modalities)
@@ -115,7 +129,7 @@ class _Frame:
       flow = flow_lib.tvl1(*self.pair, impl=self.flow_impl)
       if self.recipe == 'mediapipe':
         flow = transforms.quantize_flow_mediapipe(flow)
-      item['flow'] = transforms.flow_to_unit_range(transforms.crop(flow, self.offset))
+      item['flow'] = transforms.flow_to_unit_range(_cut(flow, self.offset))
     return item
 
 
@@ -123,13 +137,14 @@ def _frames(path: str, modalities: Tuple[str, ...], options: Options) -> Iterato
   """Decodes, resamples, resizes and crops; RGB is finished here, flow left to do."""
   info = video_lib.probe(path)
   offset, previous = None, None
-  frames = video_lib.read_frames(path, start=options.start, end=options.end, info=info)
-  total = video_lib.resampled_count(info, options.start, options.end)
+  fps = options.frame_rate(info)
+  frames = video_lib.read_frames(path, fps, start=options.start, end=options.end, info=info)
+  total = video_lib.resampled_count(info, options.start, options.end, fps)
   disable = None if options.progress is None else not options.progress
   for frame in tqdm.tqdm(frames, total=total, unit='frame', disable=disable,
                          desc=os.path.basename(path), leave=False):
     resized = transforms.resize(frame, options.recipe)
-    if offset is None:
+    if offset is None and options.crop != 'none':
       if options.crop == 'center':
         offset = transforms.centre_crop_offset(resized.shape)
       else:
@@ -155,8 +170,8 @@ def iter_flow_fields(path: str, options: Options = Options()) -> Iterator[np.nda
 
   def pairs():
     previous = None
-    for frame in video_lib.read_frames(path, start=options.start, end=options.end,
-                                       info=info):
+    for frame in video_lib.read_frames(path, options.frame_rate(info), start=options.start,
+                                       end=options.end, info=info):
       gray = flow_lib.to_gray(transforms.resize(frame, options.recipe))
       if previous is not None:
         yield previous, gray
@@ -171,18 +186,23 @@ def _pair_flow(pair: Tuple[np.ndarray, np.ndarray], impl: str) -> np.ndarray:
   return flow_lib.tvl1(*pair, impl=impl)
 
 
-def rgb_input(frame: np.ndarray, recipe: str, offset: Tuple[int, int],
+def rgb_input(frame: np.ndarray, recipe: str, offset: Optional[Tuple[int, int]],
               resized: Optional[np.ndarray] = None) -> np.ndarray:
   """A decoded RGB uint8 frame to the network's `[224, 224, 3]` float32 in [-1, 1]:
   resized by `recipe`, cropped at `offset` (`transforms.centre_crop_offset` of the
-  resized shape, for the centre), rescaled. `resized`: the uint8 resize, if made."""
+  resized shape, for the centre; None: not cropped), rescaled. `resized`: the uint8
+  resize, if made."""
   if recipe == 'kinetics':
     # Resized in float, then rescaled: no uint8 rounding between the two steps.
     # (MediaPipe resizes uint8 images, and so does its recipe here.)
     resized = transforms.resize(frame.astype(np.float32), recipe)
   elif resized is None:
     resized = transforms.resize(frame, recipe)
-  return transforms.rgb_to_unit_range(transforms.crop(resized, offset))
+  return transforms.rgb_to_unit_range(_cut(resized, offset))
+
+
+def _cut(frame: np.ndarray, offset: Optional[Tuple[int, int]]) -> np.ndarray:
+  return frame if offset is None else transforms.crop(frame, offset)
 
 
 def _check_length(path: str, counts: Dict[str, int]) -> None:
@@ -196,7 +216,8 @@ def _check_length(path: str, counts: Dict[str, int]) -> None:
 def video_to_arrays(path: str, modalities: Sequence[str] = MODALITIES,
                     options: Options = Options()) -> Dict[str, np.ndarray]:
   """Preprocesses a video in memory: `{'rgb': [1, T, 224, 224, 3], 'flow':
-  [1, T - 1, 224, 224, 2]}` float32 in [-1, 1], for the requested modalities.
+  [1, T - 1, 224, 224, 2]}` float32 in [-1, 1], for the requested modalities (the resized
+  size, with crop `none`).
 
   Raises:
     VideoError: If the video cannot be read or is too short for the network.
@@ -212,6 +233,11 @@ def video_to_arrays(path: str, modalities: Sequence[str] = MODALITIES,
 def output_paths(out_prefix: str, modality: str) -> Tuple[str, str]:
   """The `.npy` and `.gif` files of a modality: `PREFIX_rgb.npy`, `PREFIX_rgb.gif`."""
   return f'{out_prefix}_{modality}.npy', f'{out_prefix}_{modality}.gif'
+
+
+def _frame_shape(modality: str, options: Options) -> Optional[Tuple[int, int, int]]:
+  """An output frame's shape; None (the first frame's) when frames are not cropped."""
+  return None if options.crop == 'none' else (IMAGE_SIZE, IMAGE_SIZE, CHANNELS[modality])
 
 
 def preprocess_video(path: str, out_prefix: str, modalities: Sequence[str] = MODALITIES,
@@ -235,8 +261,8 @@ def preprocess_video(path: str, out_prefix: str, modalities: Sequence[str] = MOD
     for output in output_paths(out_prefix, modality):
       files.check_writable(output)
       files.remove_stale_temporaries(output)  # A killed run's.
-  writers = {m: NpyWriter(output_paths(out_prefix, m)[0],
-                          (IMAGE_SIZE, IMAGE_SIZE, CHANNELS[m])) for m in modalities}
+  writers = {m: NpyWriter(output_paths(out_prefix, m)[0], _frame_shape(m, options))
+             for m in modalities}
   try:
     for item in iter_inputs(path, modalities, options):
       for modality, value in item.items():
