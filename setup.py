@@ -16,6 +16,7 @@ setuptools.setup(
         'i3d-evaluate-sample = i3d.evaluate_sample:run',
         'i3d-classify = i3d.classify.__main__:run',
         'i3d-classify-beam = i3d.classify.beam:run_command',
+        'i3d-features = i3d.features.__main__:run',
         'i3d-live = i3d.live.__main__:run',
         'i3d-train = i3d.train.__main__:run',
         'i3d-camera-motion = i3d.train.camera_motion:run',

@@ -88,3 +88,20 @@ def flow_impl() -> FlagHolder:
       'flow_impl', catalogue.DEFAULT_FLOW_IMPL, list(catalogue.FLOW_IMPLS),
       'TV-L1 implementation: fast (compiled and fused, on threads) or opencv (OpenCV '
       "contrib's, on processes); the same flow, bit for bit, on every video measured.")
+
+
+def videos() -> FlagHolder:
+  return flags.DEFINE_string(
+      'videos', None, 'A folder, a glob, a .txt list (one path a line) or a .csv '
+      '(Kinetics\' label,youtube_id,time_start,time_end,split with files '
+      '<youtube_id>_<start:06d>_<end:06d>.mp4, or path[,label]).')
+
+
+def retry_failed() -> FlagHolder:
+  return flags.DEFINE_bool('retry_failed', False,
+                           'Retry videos that failed in an earlier run.')
+
+
+def spatial_views(help_text: str) -> FlagHolder:
+  """Crops per clip (`i3d.classify.views`); what they are views of is the command's."""
+  return flags.DEFINE_enum('spatial_views', '1', ['1', '3', '10'], help_text)

@@ -18,7 +18,7 @@ LAYERS = (
     ('model',),                           # The network.
     ('releases',),                        # The network holding a release.
     ('provision', 'evaluate_sample', 'export', 'fvd', 'classify', 'train'),
-    ('live',),                            # Runs classify's networks on a live source.
+    ('live', 'features'),                 # Run classify's networks and preprocessing.
 )
 LAYER_OF = {part: level for level, parts in enumerate(LAYERS) for part in parts}
 
@@ -114,10 +114,11 @@ def test_each_flag_is_declared_in_one_place():
       declared[name].add(module)
   twice = {name: sorted(where) for name, where in declared.items() if len(where) > 1}
   # Same name, another meaning in each command: what the command's frames, batch,
-  # seed, output, classes and workers are.
+  # seed, output, classes and workers are; the rate FVD's clips (as stored, by default)
+  # and features' snippets (25 fps or the video's own) are taken at.
   different_meanings = {'batch_size', 'num_frames', 'output_dir', 'seed', 'top_k',
                         'window_frames', 'workers', 'labels', 'video_dir', 'eval_every',
-                        'frames', 'video'}
+                        'frames', 'video', 'fps'}
   assert set(twice) <= different_meanings, twice
   shared = ('checkpoint_dir', 'eval_type', 'imagenet_pretrained', 'precision',
             'model_dir', 'recipe', 'flow_impl')

@@ -123,21 +123,11 @@ def _classify_views(inputs: Dict[str, np.ndarray], networks: 'Networks',
   starts = views_lib.temporal_starts(common, length, settings.temporal_views)
   height, width = next(iter(inputs.values())).shape[2:4]
   crops = views_lib.spatial_crops(height, width, settings.spatial_views)
-  grid = views_lib.view_grid(starts, crops)
-  shape = (len(starts), len(crops))
   arrays = {'view_crops': np.asarray(crops, np.int32)}
   view_logits = 0
   for stream in networks.plan.streams:
-    frames = inputs[stream.modality][0]
-    logits, features = [], []
-    for first in range(0, len(grid), settings.batch_size):
-      batch = np.stack([views_lib.cut(frames, starts[t], length, crops[s])
-                        for t, s in grid[first:first + settings.batch_size]])
-      batch_logits, batch_features = networks(stream.name, batch)
-      logits.append(batch_logits)
-      features.append(batch_features)
-    logits = np.concatenate(logits).reshape(shape + (-1,))
-    features = np.concatenate(features).reshape(shape + (-1,))
+    logits, features = run_views(networks, stream.name, inputs[stream.modality][0],
+                                 starts, length, crops, settings.batch_size)
     arrays[f'view_logits_{stream.name}'] = logits
     arrays[f'view_features_{stream.name}'] = features
     arrays[f'window_logits_{stream.name}'] = logits.mean(axis=1)
@@ -150,6 +140,25 @@ def _classify_views(inputs: Dict[str, np.ndarray], networks: 'Networks',
       logits=view_logits.mean(axis=(0, 1)).astype(np.float32),
       probabilities=softmax(view_logits).mean(axis=(0, 1)))
   return arrays, starts, length
+
+
+def run_views(networks: 'Networks', stream: str, frames: np.ndarray, starts: Sequence[int],
+              length: int, crops: Sequence[views_lib.Crop],
+              batch_size: int) -> Tuple[np.ndarray, np.ndarray]:
+  """Logits `[T, S, num_classes]` and features `[T, S, 1024]` of the clips of `length`
+  frames at `starts` cut by `crops` from frames `[T, H, W, C]` (a memory map is fine);
+  batches fill across the views."""
+  grid = views_lib.view_grid(starts, crops)
+  logits, features = [], []
+  for first in range(0, len(grid), batch_size):
+    batch = np.stack([views_lib.cut(frames, starts[t], length, crops[s])
+                      for t, s in grid[first:first + batch_size]])
+    batch_logits, batch_features = networks(stream, batch)
+    logits.append(batch_logits)
+    features.append(batch_features)
+  shape = (len(starts), len(crops), -1)
+  return (np.concatenate(logits).reshape(shape),
+          np.concatenate(features).reshape(shape))
 
 
 def run_windows(networks: 'Networks', stream: str, array: np.ndarray,

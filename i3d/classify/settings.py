@@ -124,9 +124,7 @@ def define_flags():
   """The flags of a run, shared with the Beam pipeline (`classify.beam`); its --help
   lists them."""
   flags.disclaim_key_flags()
-  flags.DEFINE_string('videos', None, 'A folder, a glob, a .txt list (one path a line) '
-                      'or a .csv (Kinetics\' label,youtube_id,time_start,time_end,split '
-                      'with files <youtube_id>_<start:06d>_<end:06d>.mp4, or path[,label]).')
+  shared.videos()
   flags.DEFINE_string('video_dir', None, 'Folder of the files a list or CSV names; by '
                       'default the list\'s own folder.')
   flags.DEFINE_string('output_dir', None, 'Results folder; a rerun skips what is done.')
@@ -144,10 +142,10 @@ def define_flags():
                        'segments (MMAction2\'s test sampling), the video scored by the mean '
                        'of the views\' softmax probabilities; 0: the sliding windows.',
                        lower_bound=0)
-  flags.DEFINE_enum('spatial_views', '1', ['1', '3', '10'], 'With --temporal_views, '
-                    'crops of 224 per clip from frames of shorter side 256: 1 the centre, '
-                    '3 along the longer side (ThreeCrop), 10 the corners, the centre and '
-                    'their mirrors (TenCrop).')
+  shared.spatial_views('With --temporal_views, crops of 224 per clip from frames of '
+                       'shorter side 256: 1 the centre, 3 along the longer side '
+                       '(ThreeCrop), 10 the corners, the centre and their mirrors '
+                       '(TenCrop).')
   flags.DEFINE_integer('batch_size', 8, 'Windows (or views) per forward pass.',
                        lower_bound=1)
   flags.DEFINE_integer('top_k', 5, 'Classes kept per video.', lower_bound=5)
@@ -155,7 +153,7 @@ def define_flags():
   flags.DEFINE_bool('plots', True, 'A PNG of the top classes over time per video.')
   flags.DEFINE_integer('workers', None, 'Preprocessing processes; default: every core.',
                        lower_bound=1)
-  flags.DEFINE_bool('retry_failed', False, 'Retry videos that failed in an earlier run.')
+  shared.retry_failed()
   shared.model_dir()
   flags.DEFINE_string('labels', None, 'Class names (a classInd.txt or one name per line): '
                       '--videos is then a labelled set as python -m i3d.train reads it (a '

@@ -1,0 +1,125 @@
+"""python -m i3d.features on a cut of a sample video: the snippet rule, ActionFormer's
+THUMOS preset (two streams, a random flow checkpoint in the release's layout) and ten
+crops, each row against the independent network on frames cut here with NumPy."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from i3d import catalogue
+from i3d import classify
+from i3d import features
+from i3d import preprocess
+from i3d import provision
+from i3d.catalogue import paths
+from i3d.preprocess import sample
+from tests import reference
+from tests.conftest import ROOT
+from tests.test_checkpoint import unscoped, with_random_flow
+from tests.test_classify import resized
+from tests.test_preprocess import decode_all, write_video
+from tests.test_views import reference_weights
+
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
+
+
+def test_snippets_start_every_stride_while_a_whole_one_fits():
+  assert features.snippet_starts(100, 16, 4) == list(range(0, 85, 4))  # 22 snippets.
+  assert features.snippet_starts(30, 16, 4) == [0, 4, 8, 12]  # Frames 28, 29: none.
+  assert features.snippet_starts(16, 16, 4) == [0]
+  assert features.snippet_starts(12, 16, 4) == [0]  # Shorter: one of all its frames.
+
+
+@pytest.fixture(scope='module')
+def clip_30fps(tmp_path_factory):
+  """Big Buck Bunny's frames 40 to 70 written at 30 fps (1 s; the sample is 25 fps)."""
+  folder = tmp_path_factory.mktemp('videos')
+  bunny = decode_all(os.path.join(sample.sample_videos(), 'bigbuckbunny.mp4'))
+  return write_video(str(folder / 'bunny30.mp4'), resized(bunny[40:70]), 30, 'mp4v')
+
+
+def pooled(clip, weights):
+  return tf.reduce_mean(reference.mixed_5c(clip[None], weights), [1, 2, 3])[0].numpy()
+
+
+def run_features(*args):
+  return subprocess.run([sys.executable, '-m', 'i3d.features', *args], cwd=ROOT, env=ENV,
+                        capture_output=True, text=True, check=False)
+
+
+def test_actionformer_preset_is_two_stream_16_frames_stride_4_at_the_videos_rate(
+    clip_30fps, tmp_path):
+  checkpoints = tmp_path / 'checkpoints'
+  flow_weights = unscoped(with_random_flow(checkpoints, seed=7))
+  out = tmp_path / 'out'
+  args = ['--videos', os.path.dirname(clip_30fps), '--output_dir', str(out),
+          '--checkpoint_dir', str(checkpoints), '--workers', '1']
+  result = run_features('--preset', 'actionformer_thumos', *args)
+  assert result.returncode == 0, result.stderr
+  array = np.load(out / 'bunny30.npy')
+  # 30 frames at 30 fps, 29 flow frames: starts 0, 4, 8, 12 (a 5th would need frame 32).
+  assert array.shape == (4, 2048) and array.dtype == np.float32
+  with open(out / 'features.csv', newline='') as f:
+    [row] = list(csv.DictReader(f))
+  assert (row['id'], row['file'], row['frames'], row['snippets']) == (
+      'bunny30', 'bunny30.npy', '29', '4')
+  assert float(row['fps']) == pytest.approx(30, abs=0.01)
+  assert [float(s) for s in row['start_times'].split()] == pytest.approx(
+      [0, 4 / 30, 8 / 30, 12 / 30], abs=1e-5)
+
+  frames = preprocess.video_to_arrays(clip_30fps, ['rgb', 'flow'],
+                                      preprocess.Options(fps=preprocess.NATIVE))
+  rgb, flow = frames['rgb'][0], frames['flow'][0]
+  assert rgb.shape[0] == 30 and flow.shape[0] == 29
+  rgb_weights = reference_weights()
+  for k in (0, 3):
+    start = 4 * k
+    expected = np.concatenate([pooled(rgb[start:start + 16], rgb_weights),
+                               pooled(flow[start:start + 16], flow_weights)])
+    np.testing.assert_allclose(array[k], expected, rtol=1e-4,
+                               atol=1e-4 * np.abs(expected).max())
+
+  again = run_features('--preset', 'actionformer_thumos', *args)
+  assert again.returncode == 0 and again.stdout.startswith('0 processed, 1 already done')
+  refused = run_features('--preset', 'actionformer_thumos', '--snippet_stride', '8', *args)
+  assert refused.returncode == 1
+  assert refused.stderr.strip().splitlines()[-1] == (
+      'features: --preset actionformer_thumos sets --snippet_stride; leave it out')
+
+
+def test_two_streams_without_the_flow_checkpoint_are_refused(clip_30fps, tmp_path):
+  provision.provision()  # RGB's: the flow checkpoint is in no registry.
+  result = run_features('--videos', os.path.dirname(clip_30fps), '--output_dir',
+                        str(tmp_path / 'out'), '--streams', 'two_stream')
+  assert result.returncode == 3
+  [line] = result.stderr.strip().splitlines()
+  assert line.startswith('features: ') and 'flow_imagenet' in line
+  assert not (tmp_path / 'out' / 'run.json').exists()
+
+
+def test_ten_crops_per_snippet(clip_30fps, tmp_path):
+  provision.provision()
+  networks = classify.Networks(catalogue.make_plan('rgb', True, paths.checkpoint_dir()))
+  settings = features.FeatureSettings(snippet_frames=9, snippet_stride=10,
+                                      spatial_views=10, batch_size=7)
+  summary = features.extract_videos(classify.list_videos(os.path.dirname(clip_30fps)),
+                                    str(tmp_path), settings, workers=1, networks=networks)
+  assert summary.processed == 1
+  array = np.load(tmp_path / 'bunny30.npy')
+  assert array.shape == (2, 10, 1024)  # 25 frames at 25 fps: starts 0 and 10.
+  meta = json.loads((tmp_path / 'meta' / 'bunny30.json').read_text())
+  assert meta['snippet_starts'] == [0, 10] and meta['frames'] == {'rgb': 25}
+  frames = preprocess.video_to_arrays(clip_30fps, ['rgb'],
+                                      preprocess.Options(crop='none'))['rgb'][0]
+  assert frames.shape[1:] == (256, 455, 3)
+  # Crop 3 is the bottom right; 6 the top right's mirror.
+  clips = np.stack([frames[10:19, 32:256, 231:455], frames[0:9, 0:224, 231:455][:, :, ::-1]])
+  expected = networks('rgb', clips)[1]
+  np.testing.assert_allclose(array[1, 3], expected[0], rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(array[0, 6], expected[1], rtol=1e-5, atol=1e-5)
