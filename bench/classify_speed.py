@@ -21,8 +21,7 @@ import tensorflow as tf
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench import record  # pylint: disable=g-import-not-at-top,wrong-import-position
-import i3d  # pylint: disable=g-import-not-at-top,wrong-import-position
-from i3d import checkpoint  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bench.checkpoints import flow_checkpoint_dir  # pylint: disable=g-import-not-at-top,wrong-import-position
 from i3d import classify  # pylint: disable=g-import-not-at-top,wrong-import-position
 from i3d.classify import prediction  # pylint: disable=g-import-not-at-top,wrong-import-position
 from i3d.classify import scratch as scratch_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -68,16 +67,6 @@ def shape_specific_vs_any_shape(networks):
     forward()  # Tracing.
     times[name] = min(timed(forward)[1] for _ in range(2)) * 1000
   return times
-
-
-def flow_checkpoint_dir(root):
-  """rgb_imagenet beside a flow_imagenet of random values in the release's layout."""
-  os.symlink(os.path.join(paths.checkpoint_dir(), 'rgb_imagenet'),
-             os.path.join(root, 'rgb_imagenet'))
-  model = i3d.InceptionI3d()
-  checkpoint.build(model, 2)
-  i3d.save_release_checkpoint(model, os.path.join(root, 'flow_imagenet'), 'flow')
-  return root
 
 
 def joint_runs(videos):

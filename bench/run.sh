@@ -34,6 +34,7 @@ TF_ENABLE_ONEDNN_OPTS=0 .venv/bin/python bench/forward.py \
 .venv/bin/python bench/preprocess_memory.py --seconds 4,16 --modalities flow \
   --json "$results/memory_flow.json"
 .venv/bin/python bench/classify_speed.py --json "$results/classify_speed.json"
+.venv/bin/python bench/features_speed.py --json "$results/features_speed.json"
 .venv/bin/python bench/fvd.py --json "$results/fvd.json"
 .venv/bin/python bench/export.py --json "$results/export.json"
 .venv/bin/python bench/stream.py --json "$results/stream.json"
