@@ -16,12 +16,13 @@ from i3d import classify
 from i3d import preprocess
 from i3d import provision
 from i3d.catalogue import paths
+from i3d.classify import beam as classify_beam
 from i3d.classify import views
 from i3d.preprocess import sample
 from tests import reference
 from tests.conftest import ROOT
 from tests.test_checkpoint import unscoped, with_random_flow
-from tests.test_classify import load, resized
+from tests.test_classify import assert_same_results, load, resized
 from tests.test_preprocess import decode_all, write_video
 
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
@@ -140,7 +141,7 @@ def reference_weights():
 def test_ten_crop_joint_views_mirror_flow(rgb_networks, tmp_path):
   """Joint (a random flow checkpoint in the release's layout) with 2 x 10 views: each
   view of each stream equals the independent network on a crop cut here, mirrored flow
-  negated horizontally."""
+  negated horizontally; the Beam pipeline's result equals the local one."""
   checkpoints = tmp_path / 'checkpoints'
   flow_weights = unscoped(with_random_flow(checkpoints, seed=5))
   bunny = decode_all(os.path.join(sample.sample_videos(), 'bigbuckbunny.mp4'))
@@ -180,3 +181,6 @@ def test_ten_crop_joint_views_mirror_flow(rgb_networks, tmp_path):
                              rtol=1e-6)
   np.testing.assert_allclose(r['probabilities'],
                              softmax(r['view_logits']).mean((0, 1)), rtol=1e-5, atol=1e-7)
+  # The Beam pipeline runs the same views.
+  classify_beam.run(classify.list_videos(str(folder)), str(tmp_path / 'beam'), settings)
+  assert_same_results(tmp_path / 'o', tmp_path / 'beam', ['short'])
