@@ -12,6 +12,12 @@
 
 Each video's embedding depends on that video alone: any batch size gives the same
 values (to float32 rounding of the convolutions).
+
+Other implementations resize otherwise; `RESIZES` names those variants (opt-in, never
+the default): `half_pixel_bilinear`, PyTorch's `interpolate(mode='bilinear',
+align_corners=False)` as StyleGAN-V's port calls it, which is TF2's `tf.image.resize`
+without antialias (sample positions `(i + 0.5) * in / out - 0.5`); `area`, TF's area
+resize (each output pixel the mean of the input area it covers).
 """
 
 from typing import Iterable, Iterator, Optional
@@ -28,12 +34,30 @@ EMBEDDING_SIZE = RELEASE.num_classes
 # statistics so that statistics made otherwise are refused.
 RECIPE = ('frames in [0, 255] resized to 224x224 by TF1 bilinear (align_corners=False, '
           'half_pixel_centers=False), 2x/255-1, rgb_imagenet time-averaged logits')
+RESIZES = {
+    'tf1_bilinear': 'TF1 bilinear (align_corners=False, half_pixel_centers=False)',
+    'half_pixel_bilinear': 'half-pixel bilinear (PyTorch align_corners=False, TF2 '
+                           'tf.image.resize without antialias)',
+    'area': 'area (TF ResizeArea, align_corners=False)',
+}
+DEFAULT_RESIZE = 'tf1_bilinear'
 
 
-def resize_frames(frames: tf.Tensor) -> tf.Tensor:
-  """`[N, H, W, 3]` float32 in [0, 255] to `[N, 224, 224, 3]`, by TF1's bilinear."""
-  return tf.raw_ops.ResizeBilinear(images=frames, size=[IMAGE_SIZE, IMAGE_SIZE],
-                                   align_corners=False, half_pixel_centers=False)
+def recipe(resize: str = DEFAULT_RESIZE) -> str:
+  """The recipe's description with `resize` (the reference's: `RECIPE` itself)."""
+  return RECIPE.replace(RESIZES[DEFAULT_RESIZE], RESIZES[resize])
+
+
+def resize_frames(frames: tf.Tensor, resize: str = DEFAULT_RESIZE) -> tf.Tensor:
+  """`[N, H, W, 3]` float32 in [0, 255] to `[N, 224, 224, 3]`, by TF1's bilinear (or
+  another of `RESIZES`)."""
+  size = [IMAGE_SIZE, IMAGE_SIZE]
+  if resize == 'area':
+    return tf.raw_ops.ResizeArea(images=frames, size=size, align_corners=False)
+  if resize not in RESIZES:
+    raise ValueError(f'Unknown resize {resize!r}; valid: {", ".join(RESIZES)}')
+  return tf.raw_ops.ResizeBilinear(images=frames, size=size, align_corners=False,
+                                   half_pixel_centers=resize == 'half_pixel_bilinear')
 
 
 def to_network_range(frames: tf.Tensor) -> tf.Tensor:
@@ -41,24 +65,30 @@ def to_network_range(frames: tf.Tensor) -> tf.Tensor:
   return 2. * frames / 255. - 1
 
 
-def prepare(video: np.ndarray) -> tf.Tensor:
+def prepare(video: np.ndarray, resize: str = DEFAULT_RESIZE) -> tf.Tensor:
   """One video `[T, H, W, 3]` in [0, 255] (any dtype) to the network's `[T, 224, 224, 3]`."""
   frames = tf.cast(video, tf.float32)
   if frames.shape[1:3] != (IMAGE_SIZE, IMAGE_SIZE):
-    frames = resize_frames(frames)
+    frames = resize_frames(frames, resize)
   return to_network_range(frames)
 
 
 class Embedder:
   """The reference's embedding network, for batches of any size."""
 
-  def __init__(self, checkpoint_dir: Optional[str] = None, precision: str = 'float32'):
-    """Loads `rgb_imagenet` from `checkpoint_dir` (default: the provisioned one).
+  def __init__(self, checkpoint_dir: Optional[str] = None, precision: str = 'float32',
+               resize: str = DEFAULT_RESIZE):
+    """Loads `rgb_imagenet` from `checkpoint_dir` (default: the provisioned one);
+    frames are resized by `resize` (one of `RESIZES`).
 
     Raises:
       MissingCheckpointError: When it is not there (no fallback to other weights).
     """
+    if resize not in RESIZES:
+      raise ValueError(f'Unknown resize {resize!r}; valid: {", ".join(RESIZES)}')
     self.precision = precision
+    self.resize = resize
+    self.recipe = recipe(resize)
     self._model = releases.load_release(RELEASE, checkpoint_dir, dtype=precision)
     self._forward = tf.function(self._logits, reduce_retracing=True)
 
@@ -68,7 +98,7 @@ class Embedder:
 
   def embed_batch(self, videos: Iterable[np.ndarray]) -> np.ndarray:
     """`[B, 400]` float32 embeddings of B videos, each `[T, H, W, 3]` in [0, 255]."""
-    return self._forward(tf.stack([prepare(v) for v in videos])).numpy()
+    return self._forward(tf.stack([prepare(v, self.resize) for v in videos])).numpy()
 
   def embed(self, videos: Iterable[np.ndarray], batch_size: int) -> Iterator[np.ndarray]:
     """Embeddings of a stream of videos, a `[<= batch_size, 400]` array per batch;

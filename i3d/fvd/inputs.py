@@ -9,12 +9,13 @@ import abc
 import dataclasses
 import glob
 import os
-from typing import Iterator, Optional
+from typing import Iterator, List, Optional, Sequence
 import zipfile
 
 import numpy as np
 
 from i3d.catalogue import MIN_FRAMES
+from i3d.fvd import protocols
 from i3d.preprocess import video as video_lib
 from i3d.videosets import sources
 
@@ -63,6 +64,15 @@ class VideoSet(abc.ABC):
   def videos(self) -> Iterator[np.ndarray]:
     """The set's videos, `[num_frames, H, W, 3]` in [0, 255], one at a time."""
 
+  @abc.abstractmethod
+  def lengths(self) -> List[int]:
+    """Every video's whole length in frames (video files: as many as decode)."""
+
+  @abc.abstractmethod
+  def cut(self, clips: Sequence[protocols.Clip]) -> Iterator[np.ndarray]:
+    """The clips `[len(frames), H, W, 3]` in [0, 255], in the order given (ordered by
+    video, each video is read once)."""
+
 
 class ArraySet(VideoSet):
   """`[N, T, H, W, 3]` in a `.npy` (memory-mapped) or a `.npz` holding one array."""
@@ -83,6 +93,14 @@ class ArraySet(VideoSet):
     for i in range(self.count):
       video = np.asarray(self._array[i, :self.num_frames])
       yield self._scale(video, f'{self.source}: video {i}')
+
+  def lengths(self) -> List[int]:
+    return [int(self._array.shape[1])] * self.count
+
+  def cut(self, clips: Sequence[protocols.Clip]) -> Iterator[np.ndarray]:
+    for i, frames in clips:
+      yield self._scale(np.asarray(self._array[i, list(frames)]),
+                        f'{self.source}: video {i}')
 
 
 def _load_array(path: str) -> np.ndarray:
@@ -163,6 +181,65 @@ class FileSet(VideoSet):
       if len({f.shape for f in frames}) > 1:
         raise InputError(f'{path}: frames of different sizes')
       yield np.stack(frames)
+
+  def _frames(self, path: str) -> Iterator[np.ndarray]:
+    info = video_lib.probe(path)
+    return video_lib.read_frames(path, fps=self._fps or info.fps, info=info)
+
+  def lengths(self) -> List[int]:
+    return [sum(1 for _ in self._frames(path)) for path in self._paths]
+
+  def cut(self, clips: Sequence[protocols.Clip]) -> Iterator[np.ndarray]:
+    position = 0
+    while position < len(clips):
+      video = clips[position][0]
+      end = position
+      while end < len(clips) and clips[end][0] == video:
+        end += 1
+      yield from self._cut_video(video, clips[position:end])
+      position = end
+
+  def _cut_video(self, video: int, clips: Sequence[protocols.Clip]) -> Iterator[np.ndarray]:
+    """One decoding of a video, keeping only the frames its clips use."""
+    path = self._paths[video]
+    needed = {i for _, frames in clips for i in frames}
+    kept = {}
+    for index, frame in enumerate(self._frames(path)):
+      if index in needed:
+        kept[index] = frame
+      if len(kept) == len(needed):
+        break
+    if len(kept) < len(needed):
+      raise InputError(f'{path}: {max(kept, default=-1) + 1} frames decoded, fewer than '
+                       f'the {max(needed) + 1} a clip needs')
+    if len({f.shape for f in kept.values()}) > 1:
+      raise InputError(f'{path}: frames of different sizes')
+    for _, frames in clips:
+      yield np.stack([kept[i] for i in frames])
+
+
+class Selected(VideoSet):
+  """One clip of `num_frames` per video of a set, taken as `frames_from` says (see
+  `protocols.frame_indices`; `random` seeded by `seed` and the set's side)."""
+
+  def __init__(self, videos: VideoSet, frames_from: str, seed: int, side: str):
+    rng = np.random.default_rng([seed, protocols.SIDES[side]])
+    try:
+      self._clips = [(i, protocols.frame_indices(n, videos.num_frames, frames_from, rng))
+                     for i, n in enumerate(videos.lengths())]
+    except ValueError as e:
+      raise InputError(f'{videos.source}: a video of {e}') from e
+    self._videos = videos
+    super().__init__(videos.source, videos.count, videos.num_frames)
+
+  def videos(self) -> Iterator[np.ndarray]:
+    return self._videos.cut(self._clips)
+
+  def lengths(self) -> List[int]:
+    return self._videos.lengths()
+
+  def cut(self, clips: Sequence[protocols.Clip]) -> Iterator[np.ndarray]:
+    return self._videos.cut(clips)
 
 
 def open_set(source: str, num_frames: int, fps: Optional[float] = None,

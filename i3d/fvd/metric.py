@@ -12,8 +12,8 @@ from i3d.fvd.inputs import InputError
 from i3d.fvd.saved import Embedded, Settings
 
 
-def settings_for(num_frames: int, precision: str) -> Settings:
-  return Settings(num_frames, precision, embedding.RECIPE)
+def settings_for(num_frames: int, precision: str, recipe: str = embedding.RECIPE) -> Settings:
+  return Settings(num_frames, precision, recipe)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,12 +23,12 @@ class Planned:
   settings: Settings
 
 
-def planned(item: Union[Embedded, inputs.VideoSet],
-            precision: str) -> Union[Embedded, Planned]:
+def planned(item: Union[Embedded, inputs.VideoSet], precision: str,
+            recipe: str = embedding.RECIPE) -> Union[Embedded, Planned]:
   """What to check before any work: saved statistics as they are, sets as planned."""
   if isinstance(item, Embedded):
     return item
-  return Planned(item.source, settings_for(item.num_frames, precision))
+  return Planned(item.source, settings_for(item.num_frames, precision, recipe))
 
 
 def embed_set(videos: inputs.VideoSet, embedder: embedding.Embedder, batch_size: int,
@@ -52,7 +52,8 @@ def embed_set(videos: inputs.VideoSet, embedder: embedding.Embedder, batch_size:
       kept.append(batch)
     if progress:
       progress(len(batch))
-  return Embedded(videos.source, settings_for(videos.num_frames, embedder.precision),
+  return Embedded(videos.source,
+                  settings_for(videos.num_frames, embedder.precision, embedder.recipe),
                   statistics, np.concatenate(kept) if keep_embeddings else None)
 
 

@@ -2,13 +2,16 @@
 
 Keys: `fvd_statistics` (the format's version), `count`, `mean` `[400]` and `covariance`
 `[400, 400]` (float64, N - 1 divisor), `embeddings` `[N, 400]` float32 (for the kernel
-distance), and the settings `num_frames`, `precision`, `recipe`. A file compares only
-with sets embedded under the same settings.
+distance), and the settings `num_frames`, `precision`, `recipe` (and `frames_from` when
+not `start`). A file compares only with sets embedded under the same settings.
+
+Statistics of a protocol's draws (`Drawn`) hold instead `protocol`, `clips`, `seeds`
+`[K]`, and per draw `counts` `[K]`, `means` `[K, 400]`, `covariances` `[K, 400, 400]`.
 """
 
 import dataclasses
 import io
-from typing import Optional
+from typing import Optional, Sequence, Tuple, Union
 import zipfile
 
 import numpy as np
@@ -29,6 +32,7 @@ class Settings:
   num_frames: int
   precision: str
   recipe: str
+  frames_from: str = 'start'
 
   def mismatch(self, source: str, other: 'Settings', other_source: str) -> Optional[str]:
     """A line naming the first setting in which `other_source` differs; None if none."""
@@ -55,6 +59,8 @@ def save(path: str, embedded: Embedded) -> None:
   arrays = dict(fvd_statistics=FORMAT, count=stats.count, mean=stats.mean,
                 covariance=stats.covariance, num_frames=embedded.settings.num_frames,
                 precision=embedded.settings.precision, recipe=embedded.settings.recipe)
+  if embedded.settings.frames_from != 'start':
+    arrays['frames_from'] = embedded.settings.frames_from
   if embedded.embeddings is not None:
     arrays['embeddings'] = embedded.embeddings
   buffer = io.BytesIO()
@@ -62,8 +68,8 @@ def save(path: str, embedded: Embedded) -> None:
   files.write_atomically(path, buffer.getvalue())
 
 
-def load(path: str) -> Embedded:
-  """Reads statistics saved by `save`.
+def load(path: str) -> Union[Embedded, 'Drawn']:
+  """Reads statistics saved by `save` (or `save_drawn`).
 
   Raises:
     InputError: If the file is not such statistics, or is damaged.
@@ -76,7 +82,11 @@ def load(path: str) -> Embedded:
         raise InputError(f'{path}: statistics of format {int(archive["fvd_statistics"])}, '
                          f'this version reads {FORMAT}')
       settings = Settings(int(archive['num_frames']), str(archive['precision']),
-                          str(archive['recipe']))
+                          str(archive['recipe']),
+                          str(archive['frames_from']) if 'frames_from' in archive.files
+                          else 'start')
+      if 'protocol' in archive.files:
+        return _load_drawn(path, archive, settings)
       statistics = distance.Statistics.from_covariance(
           int(archive['count']), archive['mean'], archive['covariance'])
       embeddings = archive['embeddings'] if 'embeddings' in archive.files else None
@@ -86,6 +96,67 @@ def load(path: str) -> Embedded:
     raise InputError(f'{path}: damaged FVD statistics ({e})') from e
   check(path, statistics, embeddings)
   return Embedded(path, settings, statistics, embeddings)
+
+
+@dataclasses.dataclass(frozen=True)
+class Drawn:
+  """A set's statistics in each draw of a protocol (`i3d.fvd.protocols`)."""
+  source: str
+  settings: Settings
+  protocol: str
+  clips: int
+  seeds: Tuple[int, ...]
+  statistics: Tuple[distance.Statistics, ...]
+
+  def mismatch(self, other: 'Drawn') -> Optional[str]:
+    """A line naming how `other` differs in protocol, clips or settings; None if not."""
+    for name in ('protocol', 'clips'):
+      mine, theirs = getattr(self, name), getattr(other, name)
+      if mine != theirs:
+        return (f'{self.source}: statistics of {name} {mine!r}, but {other.source} has '
+                f'{theirs!r}; statistics compare only under the same protocol')
+    return self.settings.mismatch(self.source, other.settings, other.source)
+
+  def for_seeds(self, seeds: Sequence[int]) -> 'Drawn':
+    """The draws of `seeds`, in that order.
+
+    Raises:
+      InputError: If a seed was not drawn.
+    """
+    missing = [s for s in seeds if s not in self.seeds]
+    if missing:
+      raise InputError(f'{self.source}: statistics of the draws of seeds '
+                       f'{list(self.seeds)}, not of seed {missing[0]}; use --seed and '
+                       '--draws within those, or save statistics of these draws')
+    statistics = tuple(self.statistics[self.seeds.index(s)] for s in seeds)
+    return dataclasses.replace(self, seeds=tuple(seeds), statistics=statistics)
+
+
+def save_drawn(path: str, drawn: Drawn) -> None:
+  """Writes a protocol's statistics to `path` whole or not at all."""
+  arrays = dict(fvd_statistics=FORMAT, protocol=drawn.protocol, clips=drawn.clips,
+                seeds=np.asarray(drawn.seeds, np.int64),
+                counts=np.asarray([s.count for s in drawn.statistics], np.int64),
+                means=np.stack([s.mean for s in drawn.statistics]),
+                covariances=np.stack([s.covariance for s in drawn.statistics]),
+                num_frames=drawn.settings.num_frames, precision=drawn.settings.precision,
+                recipe=drawn.settings.recipe)
+  buffer = io.BytesIO()
+  np.savez(buffer, **arrays)
+  files.write_atomically(path, buffer.getvalue())
+
+
+def _load_drawn(path: str, archive, settings: Settings) -> Drawn:
+  seeds = tuple(int(s) for s in archive['seeds'])
+  counts, means, covariances = archive['counts'], archive['means'], archive['covariances']
+  if not (len(seeds) == len(counts) == len(means) == len(covariances)) or not seeds:
+    raise InputError(f'{path}: damaged FVD statistics (draws of unequal counts)')
+  statistics = tuple(distance.Statistics.from_covariance(int(n), m, c)
+                     for n, m, c in zip(counts, means, covariances))
+  for one in statistics:
+    check(path, one, None)
+  return Drawn(path, settings, str(archive['protocol']), int(archive['clips']), seeds,
+               statistics)
 
 
 def check(path: str, statistics: distance.Statistics,
