@@ -105,3 +105,10 @@ def retry_failed() -> FlagHolder:
 def spatial_views(help_text: str) -> FlagHolder:
   """Crops per clip (`i3d.classify.views`); what they are views of is the command's."""
   return flags.DEFINE_enum('spatial_views', '1', ['1', '3', '10'], help_text)
+
+
+def shard() -> FlagHolder:
+  return flags.DEFINE_string(
+      'shard', None, 'INDEX/COUNT: do only this shard of the videos (a fixed share by id), '
+      'beside the other shards\' runs in the same folder (array jobs); env: SLURM\'s array '
+      'index and count; env/COUNT: SLURM\'s or PBS\'s index.')

@@ -332,3 +332,58 @@ def test_joint_adds_flow_windows_aligned_with_rgb(rgb_networks, tmp_path):
                      "'opencv' now"):
     classify.classify_videos(classify.list_videos(str(folder)), str(tmp_path / 'o'),
                              other, workers=1)
+
+
+def test_four_shards_in_one_folder_equal_one_run_with_one_killed_and_rerun(
+    local_run, videos_dir, tmp_path):
+  """Shards 0-3 of 4 started together (shard 3 holds a_carphone and d_bunny_50fps,
+  shard 2 none); shard 3 killed with kill -9 after its first video and rerun: every
+  video done once, the summary written by the last shard equal to one run's."""
+  _, reference_out, _ = local_run
+  out = tmp_path / 'out'
+  args = ['--videos', str(videos_dir), '--output_dir', str(out), '--eval_type', 'rgb',
+          '--workers', '1', '--noplots']
+  shards = [subprocess.Popen([sys.executable, '-m', 'i3d.classify', *args, '--shard',
+                              f'{i}/4'], cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+            for i in range(4)]
+  deadline = time.time() + 300
+  while not (out / 'videos' / 'a_carphone.npz').exists():
+    assert shards[3].poll() is None and time.time() < deadline
+    time.sleep(0.02)
+  os.killpg(shards[3].pid, signal.SIGKILL)
+  shards[3].wait()
+  for shard in shards[:3]:
+    stdout, stderr = shard.communicate(timeout=300)
+    assert shard.returncode == 0, stderr
+    assert 'other shards\' videos are pending' in stdout
+  assert not (out / 'summary.csv').exists()
+  rerun = run_command(*args, '--shard', '3/4')
+  assert rerun.returncode == 0, rerun.stderr
+  assert rerun.stdout.startswith('1 processed, 1 already done, 0 failed now; all videos: '
+                                 '3 ok, 1 failed, 0 pending')
+  assert_same_results(reference_out, out, ['a_carphone', 'b_bunny_10fps', 'd_bunny_50fps'])
+  columns = ('id', 'status', 'top1', 'top5', 'frames', 'windows')
+  assert ([[r[c] for c in columns] for r in summary_rows(out)] ==
+          [[r[c] for c in columns] for r in summary_rows(reference_out)])
+  assert not [n for n in os.listdir(out) if n.startswith('.scratch')]
+  assert not [n for n in os.listdir(out / 'videos') if n.endswith('.tmp')]
+  summarized = run_command(*args, '--summarize')
+  assert summarized.returncode == 0 and summarized.stdout.startswith(
+      'all videos: 3 ok, 1 failed, 0 pending')
+
+
+def test_a_run_of_the_whole_list_waits_for_no_shard(tmp_path):
+  from i3d.system.lock import FolderBusyError, folder_lock  # pylint: disable=g-import-not-at-top
+  with folder_lock(str(tmp_path), '0'):
+    with folder_lock(str(tmp_path), '1'):  # Shards run together,
+      with pytest.raises(FolderBusyError, match='another run of shard 1'):
+        with folder_lock(str(tmp_path), '1'):  # each once,
+          pass
+      with pytest.raises(FolderBusyError, match=r'another run \(shards of an array job\)'):
+        with folder_lock(str(tmp_path)):  # and never beside a run of the whole list.
+          pass
+  with folder_lock(str(tmp_path)):
+    with pytest.raises(FolderBusyError, match='a run of the whole list'):
+      with folder_lock(str(tmp_path), '0'):
+        pass

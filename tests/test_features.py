@@ -123,3 +123,26 @@ def test_ten_crops_per_snippet(clip_30fps, tmp_path):
   expected = networks('rgb', clips)[1]
   np.testing.assert_allclose(array[1, 3], expected[0], rtol=1e-5, atol=1e-5)
   np.testing.assert_allclose(array[0, 6], expected[1], rtol=1e-5, atol=1e-5)
+
+
+def test_shards_write_their_share_and_the_last_the_index(clip_30fps, tmp_path):
+  from i3d.system.shards import Shard  # pylint: disable=g-import-not-at-top
+  provision.provision()
+  networks = classify.Networks(catalogue.make_plan('rgb', True, paths.checkpoint_dir()))
+  folder = tmp_path / 'videos'
+  folder.mkdir()
+  for name in ('p', 'q', 'r'):
+    os.symlink(clip_30fps, folder / f'{name}.mp4')
+  videos = classify.list_videos(str(folder))
+  settings = features.FeatureSettings(snippet_frames=9, snippet_stride=16)
+  owner = {v.id: [i for i in (0, 1) if Shard(i, 2).holds(v.id)][0] for v in videos}
+  assert sorted(owner.values()) == [0, 0, 1]  # p, q, r: a share each side.
+  out = tmp_path / 'out'
+  first = features.extract_videos(videos, str(out), settings, workers=1, networks=networks,
+                                  shard=Shard(0, 2))
+  assert first.processed == 2 and not (out / 'features.csv').exists()
+  second = features.extract_videos(videos, str(out), settings, workers=1,
+                                   networks=networks, shard=Shard(1, 2))
+  assert second.processed == 1
+  with open(out / 'features.csv', newline='') as f:
+    assert [r['id'] for r in csv.DictReader(f)] == ['p', 'q', 'r']

@@ -10,6 +10,10 @@ per window, a summary of all videos, and accuracy when they are labelled.
 `summary.jsonl`, and with labels `metrics.json`, `per_class.csv`, `confusion.csv`.
 A rerun skips the videos already done. Prints one line of counts (and accuracy).
 
+Array jobs: `--shard INDEX/COUNT` (or `env`, `env/COUNT`: SLURM's or PBS's array index)
+does one shard of the list; shards run together in one folder, and the shard that finds
+every video done writes the summary (or a later `--summarize` run does).
+
 Exit status: 0 when done (failed videos are recorded, not fatal), 1 on bad arguments,
 list of videos or checkpoint files, or when another run holds the output folder, 3 when a
 needed checkpoint is absent, 4 on an error of the machine (no space, a read-only or
@@ -25,8 +29,15 @@ from absl import flags
 from i3d.classify import report  # pylint: disable=g-import-not-at-top
 from i3d.classify import run as run_lib  # pylint: disable=g-import-not-at-top
 from i3d.classify import settings as settings_lib  # pylint: disable=g-import-not-at-top
+from i3d import flags as shared  # pylint: disable=g-import-not-at-top
 from i3d.system import faults  # pylint: disable=g-import-not-at-top
+from i3d.system import shards  # pylint: disable=g-import-not-at-top
 from i3d.system.store import open_store  # pylint: disable=g-import-not-at-top
+
+_SHARD = shared.shard()
+_SUMMARIZE = flags.DEFINE_bool(
+    'summarize', False, 'Only write the summary (and accuracy) files from the results '
+    'there, computing nothing (after shards that did not all finish).')
 
 
 def main(argv):
@@ -36,12 +47,23 @@ def main(argv):
 
   def job():
     videos, settings = settings_lib.videos_and_settings_from_flags()
+    if _SUMMARIZE.value:
+      return run_lib.summarize(videos, f.output_dir, settings)
     return run_lib.classify_videos(videos, f.output_dir, settings, workers=f.workers,
-                                   retry_failed=f.retry_failed)
+                                   retry_failed=f.retry_failed,
+                                   shard=shards.parse(_SHARD.value))
 
   summary = faults.run_command('classify', job)
-  print(f'{summary.processed} processed, {summary.skipped} already done, '
-        f'{summary.failed} failed now; {report.describe(open_store(f.output_dir))}')
+  store = open_store(f.output_dir)
+  if _SUMMARIZE.value:
+    print(report.describe(store))
+  elif summary.report is None:
+    print(f'{summary.processed} processed, {summary.skipped} already done, '
+          f'{summary.failed} failed now in shard {_SHARD.value}; other shards\' videos '
+          'are pending: the last shard to finish writes the summary')
+  else:
+    print(f'{summary.processed} processed, {summary.skipped} already done, '
+          f'{summary.failed} failed now; {report.describe(store)}')
   print(f'Results in {f.output_dir}')
 
 

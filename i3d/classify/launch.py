@@ -17,6 +17,7 @@ from i3d.classify import result as result_lib
 from i3d.classify.settings import Settings
 from i3d.system import claims
 from i3d.system.lock import folder_lock
+from i3d.system.shards import Shard
 from i3d.system.store import LocalStore, Store, is_local, open_store
 from i3d.videosets.sources import Video
 
@@ -29,7 +30,9 @@ class Launch:
     plan: The networks and classes, resolved once.
     settings: The run's settings, the precision resolved (`auto` -> what it chose).
     store: The output folder, claimed for these settings.
-    todo: The videos without a result (or a failure record, unless retried).
+    todo: The videos without a result (or a failure record, unless retried), of the
+      run's shard if it has one.
+    assigned: How many videos of the list are the run's (its shard's, or all).
     scratch: A local folder for the run's temporary arrays, removed at its end (and, if
       a killed run left it, at the next run's start).
   """
@@ -38,12 +41,13 @@ class Launch:
   store: Store
   todo: List[Video]
   scratch: str
+  assigned: int
 
 
 @contextlib.contextmanager
 def launched(videos: Sequence[Video], output_dir: str, settings: Settings,
              retry_failed: bool = False, program: str = 'classify',
-             plan: Optional[Plan] = None) -> Iterator[Launch]:
+             plan: Optional[Plan] = None, shard: Optional[Shard] = None) -> Iterator[Launch]:
   """Everything a run does before its first video, the same for every runner.
 
   In order: resolves the plan (checkpoints found, labels read; says on stderr what
@@ -60,6 +64,8 @@ def launched(videos: Sequence[Video], output_dir: str, settings: Settings,
     retry_failed: List the videos recorded as failed as left to do.
     program: Names the messages on stderr.
     plan: `settings.make_plan()`, if the caller has it already.
+    shard: One shard of an array job (`i3d.system.shards`): only its videos are done,
+      beside the other shards' runs in the same (local) folder.
 
   Raises:
     MissingCheckpointError: If a needed checkpoint is absent; nothing is written.
@@ -83,20 +89,25 @@ def launched(videos: Sequence[Video], output_dir: str, settings: Settings,
   check_labels(videos, plan.labels)
   store = open_store(output_dir)
   local = is_local(output_dir)
-  with folder_lock(store.root) if local else contextlib.nullcontext():
+  if shard and not local:
+    raise ValueError(f'{output_dir}: shards share a local (or network-mounted) folder')
+  lock = folder_lock(store.root, shard and str(shard.index)) if local else (
+      contextlib.nullcontext())
+  with lock:
     claim_output(store, settings, plan)
     store.remove_temporaries(result_lib.VIDEOS)
     if local:
       check_no_climbing_ids(store.path(result_lib.VIDEOS))
       # Under the lock: a scratch folder there is a killed run's.
-      scratch = store.path(result_lib.SCRATCH)
+      scratch = store.path(result_lib.SCRATCH + (f'.{shard.index}' if shard else ''))
       shutil.rmtree(scratch, ignore_errors=True)
       os.makedirs(scratch)
     else:
       scratch = tempfile.mkdtemp(prefix='i3d-classify-')
-    todo = [v for v in videos if not is_done(store, v, retry_failed)]
+    mine = [v for v in videos if shard is None or shard.holds(v.id)]
+    todo = [v for v in mine if not is_done(store, v, retry_failed)]
     try:
-      yield Launch(plan, settings, store, todo, scratch)
+      yield Launch(plan, settings, store, todo, scratch, len(mine))
     finally:
       shutil.rmtree(scratch, ignore_errors=True)
 

@@ -15,6 +15,7 @@ from typing import Dict, Optional, Sequence, Tuple
 import cv2
 import tqdm
 
+from i3d import precision as precision_lib
 from i3d.classify import launch as launch_lib
 from i3d.classify import network
 from i3d.classify import report
@@ -22,7 +23,10 @@ from i3d.classify import scratch
 from i3d.classify import work
 from i3d.classify.settings import Settings
 from i3d.system import faults
+from i3d.system.lock import folder_lock
 from i3d.system.pool import OrderedMap
+from i3d.system.shards import Shard
+from i3d.system.store import open_store
 from i3d.videosets.sources import Video
 
 # What the machine raises: full or read-only disks, memory, a worker killed.
@@ -32,17 +36,19 @@ MACHINE_FAULTS = (OSError, MemoryError, concurrent.futures.process.BrokenProcess
 @dataclasses.dataclass
 class RunSummary:
   """What a run did: videos processed now, already done before, failed now; and the
-  report over all videos (status counts, accuracy when labelled)."""
+  report over all videos (status counts, accuracy when labelled), None when a shard
+  ended before others and wrote none."""
   processed: int
   skipped: int
   failed: int
-  report: Dict
+  report: Optional[Dict]
 
 
 def classify_videos(videos: Sequence[Video], output_dir: str,
                     settings: Settings = Settings(), workers: Optional[int] = None,
                     retry_failed: bool = False, progress: Optional[bool] = None,
-                    networks: Optional[network.Networks] = None) -> RunSummary:
+                    networks: Optional[network.Networks] = None,
+                    shard: Optional[Shard] = None) -> RunSummary:
   """Classifies `videos` into `output_dir` (see `classify.result` for the files).
 
   Preprocessing workers are spawned processes, so a script calling this needs the usual
@@ -58,12 +64,16 @@ def classify_videos(videos: Sequence[Video], output_dir: str,
     networks: Already loaded networks for `settings` (to reuse them across runs);
       otherwise they are loaded while the first videos are preprocessed, and not at all
       when every video is done.
+    shard: Do only this shard's videos (`i3d.system.shards`), beside the other shards'
+      runs in `output_dir`; the summary and accuracy files are written by the shard
+      that finds every video of the list done (or by `summarize`).
 
   Raises:
     MissingCheckpointError: If a needed checkpoint is absent.
     CheckpointMismatchError: If a checkpoint is damaged or of another layout.
     SettingsMismatchError: If `output_dir` holds results of other settings.
-    FolderBusyError: If another run holds `output_dir`.
+    FolderBusyError: If another run holds `output_dir` (a run of the whole list, or of
+      the same shard; shards run beside each other).
     ValueError: If a video's label is not a class of the label map.
     MachineError: On an error of the machine (no space, a read-only or vanished
       folder, out of memory, a worker killed): nothing is recorded as failed, and a
@@ -77,13 +87,36 @@ def classify_videos(videos: Sequence[Video], output_dir: str,
   if workers < 1:
     raise ValueError(f'workers must be at least 1, got {workers}')
   with launch_lib.launched(videos, output_dir, settings, retry_failed,
-                           plan=plan) as run:
+                           plan=plan, shard=shard) as run:
     try:
       processed, failed = _classify(run, workers, progress, networks)
     except MACHINE_FAULTS as e:  # Inputs are checked: only the machine fails now.
       raise faults.as_machine_error(e) from e
-    summary = report.write_reports(run.store, videos, plan.labels)
-  return RunSummary(processed, len(videos) - len(run.todo), failed, summary)
+    # A shard checks after its last write: the shard that finishes last sees every
+    # video done, whatever the order (two that finish together write the same files).
+    summary = None
+    if shard is None or all(launch_lib.is_done(run.store, v) for v in videos):
+      summary = report.write_reports(run.store, videos, plan.labels)
+  return RunSummary(processed, run.assigned - len(run.todo), failed, summary)
+
+
+def summarize(videos: Sequence[Video], output_dir: str,
+              settings: Settings = Settings()) -> Dict:
+  """Writes the summary (and accuracy) files of `output_dir` over `videos` from what is
+  there, computing nothing: for array jobs whose shards ended unfinished. Runs beside
+  shards, not beside a run of the whole list.
+
+  Raises:
+    SettingsMismatchError: If `output_dir` holds results of other settings.
+    FolderBusyError: If a run of the whole list holds `output_dir`.
+  """
+  plan = settings.make_plan()
+  settings = dataclasses.replace(
+      settings, precision=precision_lib.choose(settings.precision).precision)
+  store = open_store(output_dir)
+  with folder_lock(output_dir, 'summary'):
+    launch_lib.claim_output(store, settings, plan)
+    return report.write_reports(store, videos, plan.labels)
 
 
 def _classify(run: launch_lib.Launch, workers: int, progress: Optional[bool],

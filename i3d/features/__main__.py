@@ -9,7 +9,8 @@ number, or `native`: the video's own frames); the last incomplete one is dropped
 video shorter than one snippet is one snippet (i3d/features/snippets.py). D is 1024 per
 stream; `two_stream` concatenates RGB then flow (2048). With --spatial_views 3 or 10:
 `[N, crops, D]`. Writes `features.csv` (id, path, file, frames, fps, snippets,
-snippet_frames, start_times) and `meta/`; a rerun skips the videos done.
+snippet_frames, start_times) and `meta/`; a rerun skips the videos done. Array jobs:
+`--shard INDEX/COUNT` (or `env`), as in classification.
 
 Exit status: 0 when done (failed videos are recorded in meta/, not fatal), 1 on bad
 arguments or list of videos, or when another run holds the folder, 3 when a needed
@@ -22,9 +23,13 @@ import sys
 from absl import app
 from absl import flags
 
+from i3d import flags as shared
 from i3d.features import run as run_lib
 from i3d.features import settings as settings_lib
 from i3d.system import faults
+from i3d.system import shards
+
+_SHARD = shared.shard()
 
 
 def main(argv):
@@ -35,7 +40,8 @@ def main(argv):
   def job():
     videos, settings = settings_lib.videos_and_settings_from_flags()
     return run_lib.extract_videos(videos, f.output_dir, settings, workers=f.workers,
-                                  retry_failed=f.retry_failed)
+                                  retry_failed=f.retry_failed,
+                                  shard=shards.parse(_SHARD.value))
 
   summary = faults.run_command('features', job)
   print(f'{summary.processed} processed, {summary.skipped} already done, '

@@ -39,6 +39,7 @@ from i3d.system import claims
 from i3d.system import faults
 from i3d.system.lock import folder_lock
 from i3d.system.pool import OrderedMap
+from i3d.system.shards import Shard
 from i3d.system.store import is_local, LocalStore
 from i3d.videosets.sources import Video
 
@@ -76,8 +77,11 @@ def extract_videos(videos: Sequence[Video], output_dir: str,
                    settings: FeatureSettings = FeatureSettings(),
                    workers: Optional[int] = None, retry_failed: bool = False,
                    progress: Optional[bool] = None,
-                   networks: Optional[network.Networks] = None) -> RunSummary:
-  """Writes the features of `videos` into the local folder `output_dir`.
+                   networks: Optional[network.Networks] = None,
+                   shard: Optional[Shard] = None) -> RunSummary:
+  """Writes the features of `videos` into the local folder `output_dir`; with `shard`,
+  only that shard's (`i3d.system.shards`), beside the other shards' runs, the index
+  then written by the shard that finds every video done.
 
   Raises:
     MissingCheckpointError: If a needed checkpoint (flow's, for two streams) is absent.
@@ -98,27 +102,29 @@ def extract_videos(videos: Sequence[Video], output_dir: str,
     releases.verify_stream(stream)
   workers = workers or os.cpu_count() or 1
   store = LocalStore(output_dir)
-  with folder_lock(output_dir):
+  with folder_lock(output_dir, shard and str(shard.index)):
     claims.claim_settings(
         store, RUN_FILE, json.dumps(settings.identity(plan), indent=1, sort_keys=True).encode(),
         '{path}: features there were made with other settings ({changes}); use another '
         'output folder or the same settings')
     for folder in ('', META):
       store.remove_temporaries(folder)  # A killed run's.
-    scratch_dir = store.path(SCRATCH)
+    scratch_dir = store.path(SCRATCH + (f'.{shard.index}' if shard else ''))
     shutil.rmtree(scratch_dir, ignore_errors=True)
     os.makedirs(scratch_dir)
-    todo = [v for v in videos if not _is_done(store, v, retry_failed)]
+    mine = [v for v in videos if shard is None or shard.holds(v.id)]
+    todo = [v for v in mine if not _is_done(store, v, retry_failed)]
     try:
       processed, failed = _extract(store, todo, plan, settings, scratch_dir, workers,
                                    progress, networks)
-      write_index(store, videos)
+      if shard is None or all(_is_done(store, v, False) for v in videos):
+        write_index(store, videos)
     except MACHINE_FAULTS as e:
       raise faults.as_machine_error(e) from e
     finally:
       shutil.rmtree(scratch_dir, ignore_errors=True)
   failed_in_all = sum(store.exists(failure_name(v.id)) for v in videos)
-  return RunSummary(processed, len(videos) - len(todo), failed, failed_in_all)
+  return RunSummary(processed, len(mine) - len(todo), failed, failed_in_all)
 
 
 def _is_done(store: LocalStore, video: Video, retry_failed: bool) -> bool:

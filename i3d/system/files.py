@@ -84,6 +84,23 @@ def remove_stale_temporaries(path: str) -> None:
         pass
 
 
+_TEMPORARY_PID = re.compile(r'\.(\d+)\.[^.]*\.tmp$')
+
+
+def remove_dead_temporaries(directory: str) -> None:
+  """Removes the temporary files in `directory` whose writing process is gone (or that
+  name none): what killed runs left, never what a live one (another shard) is writing."""
+  if not os.path.isdir(directory):
+    return
+  for name in os.listdir(directory):
+    match = _TEMPORARY_PID.search(name)
+    if is_temporary(name) and not (match and _alive(int(match.group(1)))):
+      try:
+        os.remove(os.path.join(directory, name))
+      except FileNotFoundError:
+        pass
+
+
 def check_writable(path: str) -> None:
   """Fails now, not after the work, if a file cannot be written at `path`.
 

@@ -1,4 +1,5 @@
-"""One run per folder: an exclusive `flock` on `<folder>/.lock`.
+"""One run per folder: an exclusive `flock` on `<folder>/.lock` (or, for the shards of an
+array job, a shared one and an exclusive one per shard).
 
 The kernel releases the lock when its process ends, however it ends (`kill -9` too), so
 a lock is never stale; the file holds the holder's process id for the message a second
@@ -8,9 +9,10 @@ run gets.
 import contextlib
 import fcntl
 import os
-from typing import Iterator
+from typing import Iterator, Optional
 
 LOCK_FILE = '.lock'
+_SHARDS = 'shards'
 
 
 class FolderBusyError(RuntimeError):
@@ -18,25 +20,41 @@ class FolderBusyError(RuntimeError):
 
 
 @contextlib.contextmanager
-def folder_lock(folder: str) -> Iterator[None]:
-  """Holds `<folder>/.lock` (creating the folder) for the block.
+def folder_lock(folder: str, shard: Optional[str] = None) -> Iterator[None]:
+  """Holds `<folder>/.lock` (creating the folder) for the block: exclusively, or, for
+  one shard of an array job, shared with the other shards while `<folder>/.lock.<shard>`
+  is held exclusively. A run without a shard thus waits for no shard (it is refused
+  while any runs), and two runs of one shard are refused.
 
   Raises:
-    FolderBusyError: At once, if another process holds it; the message names the
-      folder and that process.
+    FolderBusyError: At once, if another process holds what this one needs; the
+      message names the folder and that process.
   """
   os.makedirs(folder, exist_ok=True)
-  path = os.path.join(folder, LOCK_FILE)
+  if shard is None:
+    with _flock(folder, LOCK_FILE, fcntl.LOCK_EX, 'another run'):
+      yield
+    return
+  with _flock(folder, LOCK_FILE, fcntl.LOCK_SH, 'a run of the whole list'):
+    with _flock(folder, f'{LOCK_FILE}.{shard}', fcntl.LOCK_EX, f'another run of shard {shard}'):
+      yield
+
+
+@contextlib.contextmanager
+def _flock(folder: str, name: str, mode: int, holder_is: str) -> Iterator[None]:
+  path = os.path.join(folder, name)
   handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
   try:
     try:
-      fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+      fcntl.flock(handle, mode | fcntl.LOCK_NB)
     except BlockingIOError:
       holder = os.pread(handle, 32, 0).decode(errors='replace').strip() or 'unknown'
-      raise FolderBusyError(f'{folder}: another run (process {holder}) is writing there; '
-                            'wait for it to end, or use another folder') from None
+      who = 'shards of an array job' if holder == _SHARDS else f'process {holder}'
+      raise FolderBusyError(f'{folder}: {holder_is} ({who}) is writing there; wait for '
+                            'it to end, or use another folder') from None
+    # Who holds it, for the message of a run refused: a process, or the shards.
     os.ftruncate(handle, 0)
-    os.pwrite(handle, f'{os.getpid()}\n'.encode(), 0)
+    os.pwrite(handle, f'{os.getpid() if mode == fcntl.LOCK_EX else _SHARDS}\n'.encode(), 0)
     yield
   finally:
     os.close(handle)  # Releases the lock.

@@ -76,11 +76,8 @@ class LocalStore:
       pass
 
   def remove_temporaries(self, folder: str) -> None:
-    directory = self.path(folder)
-    if os.path.isdir(directory):
-      for name in os.listdir(directory):
-        if files.is_temporary(name):
-          os.remove(os.path.join(directory, name))
+    """Removes the temporaries of killed writers (a live shard's are kept)."""
+    files.remove_dead_temporaries(self.path(folder))
 
 
 class BeamStore:
