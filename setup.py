@@ -42,6 +42,8 @@ setuptools.setup(
         'test': ['pytest', 'scipy'],
         # classify.beam: the per-video work on Apache Beam runners.
         'beam': ['apache-beam>=2.50'],
+        # classify.beam on a dask.distributed cluster (Beam's Dask runner).
+        'dask': ['apache-beam[dask]>=2.50'],
     },
     license='Apache-2.0',
 )

@@ -13,7 +13,7 @@ fi
 stamp=.venv/.installed-setup-py
 if [ ! -f "$stamp" ] || ! cmp -s setup.py "$stamp"; then
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[test,beam]'
+  .venv/bin/python -m pip install --quiet -e '.[test,beam,dask]'
   cp setup.py "$stamp"
 fi
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-3}

@@ -132,8 +132,21 @@ def run(videos: Sequence[sources.Video], output_dir: str, settings: Settings = S
   # The same launch as the local command's, its lock held while the pipeline runs.
   with launch_lib.launched(videos, output_dir, settings, retry_failed,
                            program='classify.beam') as launched:
-    with beam.Pipeline(runner=runner, options=options) as pipeline:
-      build(pipeline, videos, output_dir, launched.settings, launched.plan, retry_failed)
+    try:
+      with beam.Pipeline(runner=runner, options=options) as pipeline:
+        build(pipeline, videos, output_dir, launched.settings, launched.plan, retry_failed)
+    except RuntimeError as e:
+      # A job the engine ended as failed (a worker killed, say): the videos are each
+      # recorded by the work itself, so what failed is the engine's, and what was done
+      # is kept.
+      if 'failed in state' not in str(e):
+        raise
+      raise faults.MachineError(f'the pipeline failed on its runner ({_first_line(e)})') from e
+
+
+def _first_line(error: BaseException) -> str:
+  lines = str(error).strip().splitlines()
+  return lines[0] if lines else type(error).__name__
 
 
 def main(argv):
