@@ -194,3 +194,20 @@ def test_frames_from_uniform_equals_the_clips_cut_beforehand(embedder):
   ours = np.concatenate(list(embedder.embed(taken.videos(), 3)))
   np.testing.assert_allclose(ours, embedder.embed_batch(list(videos[:, indices])), rtol=1e-5,
                              atol=1e-5)
+
+
+def test_shards_statistics_merge_into_the_whole_sets(embedder, tmp_path):
+  from i3d.system.shards import Shard  # pylint: disable=g-import-not-at-top
+  from tests.test_preprocess import write_video  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(3)
+  for i in range(6):
+    frames = rng.integers(0, 256, (9, 32, 32, 3), np.uint8)
+    write_video(str(tmp_path / f'clip{i}.avi'), list(frames), fps=25)
+  whole = fvd.embed_set(inputs.open_set(str(tmp_path), 9), embedder, 4)
+  parts = [fvd.embed_set(inputs.open_set(str(tmp_path), 9, shard=Shard(i, 2)), embedder, 4)
+           for i in (0, 1)]
+  assert [p.statistics.count for p in parts] == [3, 3]  # clip1, 2, 5; clip0, 3, 4.
+  merged = fvd.merge(parts).statistics
+  np.testing.assert_allclose(merged.mean, whole.statistics.mean, rtol=1e-9)
+  np.testing.assert_allclose(merged.scatter, whole.statistics.scatter, rtol=1e-6,
+                             atol=1e-6 * np.abs(whole.statistics.scatter).max())

@@ -35,6 +35,7 @@ from i3d.fvd import protocols
 from i3d.fvd import saved
 from i3d.fvd.inputs import InputError
 from i3d.system import faults
+from i3d.system import shards
 from i3d.system import files
 
 PROGRAM = 'python -m i3d.fvd'
@@ -82,6 +83,7 @@ _RESIZE = flags.DEFINE_enum(
     'How frames are resized to 224x224: tf1_bilinear (the reference\'s), or as other '
     'implementations do: half_pixel_bilinear (PyTorch align_corners=False, StyleGAN-V\'s '
     'port), area.')
+_SHARD = shared.shard()
 _FRAMES_FROM = flags.DEFINE_enum(
     'frames_from', 'start', list(protocols.FRAMES_FROM),
     'Without --protocol, which --num_frames frames of a longer video: start (its first), '
@@ -100,7 +102,8 @@ def open_sources(sources, side):
                          f'with --protocol {loaded.protocol}')
       opened.append(loaded)
     else:
-      videos = inputs.open_set(source, _NUM_FRAMES.value, _FPS.value, _INPUT_RANGE.value)
+      videos = inputs.open_set(source, _NUM_FRAMES.value, _FPS.value, _INPUT_RANGE.value,
+                               shards.parse(_SHARD.value))
       if _FRAMES_FROM.value != 'start':
         videos = inputs.Selected(videos, _FRAMES_FROM.value, _SEED.value, side)
       opened.append(videos)
@@ -119,6 +122,10 @@ def describe(name, opened):
 
 
 def compute() -> None:
+  if _SHARD.value and (_PROTOCOL.value or _GENERATED.value or not _SAVE_STATS.value):
+    raise InputError('--shard saves one shard\'s statistics (--save_stats, no --generated, '
+                     'no --protocol: a protocol draws from the whole set); pass the '
+                     'shards\' files together as --real to merge them')
   if _PROTOCOL.value:
     compute_protocol()
     return

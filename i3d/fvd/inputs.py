@@ -17,6 +17,7 @@ import numpy as np
 from i3d.catalogue import MIN_FRAMES
 from i3d.fvd import protocols
 from i3d.preprocess import video as video_lib
+from i3d.system.shards import Shard
 from i3d.videosets import sources
 
 # Value ranges a float array may be in, and the map of each onto [0, 255].
@@ -157,11 +158,13 @@ def _scale_to_255(path: str, dtype: np.dtype, input_range: Optional[str]):
 class FileSet(VideoSet):
   """Video files (a folder, recursively; a glob; a `.txt` or `.csv` list), decoded with
   the project's reader: the first `num_frames` frames at the file's own rate, or
-  resampled to `fps`."""
+  resampled to `fps`; with `shard`, only that shard's (`i3d.system.shards`)."""
 
-  def __init__(self, source: str, num_frames: int, fps: Optional[float]):
+  def __init__(self, source: str, num_frames: int, fps: Optional[float],
+               shard: Optional[Shard] = None):
     try:
-      self._paths = [v.path for v in sources.list_videos(source)]
+      self._paths = [v.path for v in sources.list_videos(source)
+                     if shard is None or shard.holds(v.id)]
     except sources.SourceError as e:
       raise InputError(str(e)) from e
     if not num_frames:
@@ -243,8 +246,9 @@ class Selected(VideoSet):
 
 
 def open_set(source: str, num_frames: int, fps: Optional[float] = None,
-             input_range: Optional[str] = None) -> VideoSet:
-  """The videos of `source`: a `.npy`/`.npz` array, or video files.
+             input_range: Optional[str] = None, shard: Optional[Shard] = None) -> VideoSet:
+  """The videos of `source`: a `.npy`/`.npz` array, or video files (of `shard` only,
+  if given: arrays are not sharded).
 
   Raises:
     InputError: If the source is missing, malformed, or holds fewer than 2 videos.
@@ -252,9 +256,12 @@ def open_set(source: str, num_frames: int, fps: Optional[float] = None,
   if source.lower().endswith(('.npy', '.npz')) and not glob.has_magic(source):
     if not os.path.isfile(source):
       raise InputError(f'{source}: no such file')
+    if shard:
+      raise InputError(f'{source}: --shard splits video files, not arrays (slice the '
+                       'array instead)')
     videos = ArraySet(source, num_frames, input_range)
   else:
-    videos = FileSet(source, num_frames, fps)
+    videos = FileSet(source, num_frames, fps, shard)
   return _checked_set(videos)
 
 
@@ -267,7 +274,8 @@ def array_set(name: str, array: np.ndarray, num_frames: int = 0,
 def _checked_set(videos: VideoSet) -> VideoSet:
   source = videos.source
   if videos.count < 2:
-    raise InputError(f'{source}: {videos.count} video; FVD needs at least 2 per set')
+    raise InputError(f'{source}: {videos.count} video; FVD needs at least 2 per set (and '
+                     'each shard of --shard at least 2: use fewer shards)')
   if videos.num_frames < MIN_FRAMES:
     raise InputError(f'{source}: {videos.num_frames} frames per video; the network needs '
                      f'at least {MIN_FRAMES}')
