@@ -36,6 +36,7 @@ TF_ENABLE_ONEDNN_OPTS=0 .venv/bin/python bench/forward.py \
 .venv/bin/python bench/classify_speed.py --json "$results/classify_speed.json"
 .venv/bin/python bench/features_speed.py --json "$results/features_speed.json"
 .venv/bin/python bench/fvd.py --json "$results/fvd.json"
+.venv/bin/python bench/fvd_protocols.py --json "$results/fvd_protocols.json"
 .venv/bin/python bench/export.py --json "$results/export.json"
 .venv/bin/python bench/stream.py --json "$results/stream.json"
 .venv/bin/python bench/train_speed.py --json "$results/train_speed.json"
