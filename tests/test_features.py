@@ -146,3 +146,22 @@ def test_shards_write_their_share_and_the_last_the_index(clip_30fps, tmp_path):
   assert second.processed == 1
   with open(out / 'features.csv', newline='') as f:
     assert [r['id'] for r in csv.DictReader(f)] == ['p', 'q', 'r']
+
+
+def test_a_full_disk_exits_4_and_the_rerun_finishes(clip_30fps, tmp_path):
+  from tests.test_faults import tiny_disk  # pylint: disable=g-import-not-at-top
+  provision.provision()
+  out = tmp_path / 'disk' / 'out'
+  args = ['--videos', os.path.dirname(clip_30fps), '--output_dir', str(out), '--workers', '1',
+          '--snippet_frames', '9']
+  with tiny_disk(tmp_path / 'disk') as remount:  # 3 MB: less than the scratch arrays.
+    full = run_features(*args)
+    assert full.returncode == 4, full.stderr
+    [line] = full.stderr.strip().splitlines()
+    assert line.startswith('features: ') and 'No space left on device (an error of the machine' in line
+    assert not (out / 'meta').exists() or not os.listdir(out / 'meta')  # Nothing written off.
+    remount('size=400m')
+    again = run_features(*args)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith('1 processed, 0 already done, 0 failed now')
+    assert not [n for n in os.listdir(out) if n.startswith('.scratch') or n.endswith('.tmp')]
