@@ -125,3 +125,27 @@ def test_replicas_split_the_global_batch_as_one_device_takes_it():
   assert one == [[12, 13, 14, 15], [16, 17, 18, 19]]
   assert [a + b for a, b in zip(shared[::2], shared[1::2])] == one
   assert [a + b for a, b in apart] == one
+
+
+def test_cosine_schedule_with_warm_up():
+  """PySlowFast's cosine to 0 over the run, times MMAction2's linear warm-up from a
+  tenth, worked out by hand for 100 steps at 0.01 with 10 steps of warm-up."""
+  recipe = recipe_lib.Recipe(steps=100, lr_schedule='cosine', warmup_steps=10)
+  assert recipe.learning_rate_at(0) == pytest.approx(0.01 * 1.0 * 0.1)
+  # Step 5: cos(pi / 20) = 0.98769, warm-up factor 0.1 + 0.9 * 0.5 = 0.55.
+  assert recipe.learning_rate_at(5) == pytest.approx(0.01 * (1 + 0.987688) / 2 * 0.55,
+                                                     rel=1e-5)
+  assert recipe.learning_rate_at(50) == pytest.approx(0.005)  # Half way: half the rate.
+  assert recipe.learning_rate_at(99) == pytest.approx(0.01 * (1 - 0.999507) / 2, rel=1e-3)
+  rates = [recipe.learning_rate_at(s) for s in range(100)]
+  assert max(rates) == pytest.approx(recipe.learning_rate_at(10))  # Warm-up ends on top.
+  constant = recipe_lib.Recipe(lr_schedule='constant', warmup_steps=4)
+  assert [constant.learning_rate_at(s) for s in (0, 2, 4, 500)] == pytest.approx(
+      [0.001, 0.0055, 0.01, 0.01])
+  # Recorded only when not the default, so earlier runs' folders resume.
+  assert 'lr_schedule' not in recipe_lib.Recipe().to_json()
+  assert recipe.to_json()['lr_schedule'] == 'cosine' and recipe.to_json()['warmup_steps'] == 10
+  with pytest.raises(ValueError, match='step schedule'):
+    recipe_lib.Recipe(lr_schedule='cosine', lr_boundaries=(10,))
+  with pytest.raises(ValueError, match='--warmup_steps must be in'):
+    recipe_lib.Recipe(steps=10, warmup_steps=11)

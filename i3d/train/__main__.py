@@ -63,6 +63,13 @@ _LEARNING_RATE = flags.DEFINE_float('learning_rate', None, 'Default: 0.1 from sc
                                     '0.01 fine-tuning; more than 0.')
 _LR_BOUNDARIES = flags.DEFINE_list('lr_boundaries', [], 'Steps at which the learning rate '
                                    'is divided by 10: positive, increasing.')
+_LR_SCHEDULE = flags.DEFINE_enum(
+    'lr_schedule', 'step', list(recipe_lib.LR_SCHEDULES), 'step: divided by 10 at '
+    '--lr_boundaries (none: a constant rate, the paper\'s recipe); cosine: from the rate '
+    'to 0 over --steps (PySlowFast\'s cosine); constant.')
+_WARMUP_STEPS = flags.DEFINE_integer(
+    'warmup_steps', 0, 'Steps over which the rate rises linearly from a tenth of the '
+    'schedule\'s to all of it (MMAction2\'s LinearLR warm-up).', lower_bound=0)
 _WEIGHT_DECAY = flags.DEFINE_float('weight_decay', 1e-7, 'L2 on convolution kernels.',
                                    lower_bound=0)
 _DROPOUT_KEEP_PROB = flags.DEFINE_float('dropout_keep_prob', 0.5, 'Before the logits.')
@@ -118,6 +125,7 @@ def train_from_flags() -> None:
       num_frames=_NUM_FRAMES.value, batch_size=_BATCH_SIZE.value, steps=_STEPS.value,
       learning_rate=_LEARNING_RATE.value,
       lr_boundaries=tuple(int(s) for s in _LR_BOUNDARIES.value),
+      lr_schedule=_LR_SCHEDULE.value, warmup_steps=_WARMUP_STEPS.value,
       weight_decay=_WEIGHT_DECAY.value, dropout_keep_prob=_DROPOUT_KEEP_PROB.value,
       flip=_FLIP.value, freeze_batch_norm=_FREEZE_BATCH_NORM.value,
       precision=_PRECISION.value, flow_impl=_FLOW_IMPL.value, seed=_SEED.value)

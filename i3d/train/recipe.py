@@ -1,7 +1,8 @@
 """The training recipe of the paper and the release's README, every value a setting.
 
 SGD with momentum 0.9; learning rate 0.1 from scratch, 0.01 when fine-tuning, divided by
-10 at each of `lr_boundaries`; weight decay 1e-7 (on the convolution kernels, as
+10 at each of `lr_boundaries` (`lr_schedule` `step`, the default; or a `cosine` decay to
+0 over the run, or `constant`, and a linear warm-up over `warmup_steps`); weight decay 1e-7 (on the convolution kernels, as
 TF-slim's L2 regulariser: `decay * sum(w^2) / 2`); dropout keeping 0.5 before the
 logits; clips of `num_frames` at 25 fps from a random start (short videos looped), the
 shorter side resized to 256 and a random 224x224 crop, a random left-right flip of the
@@ -11,12 +12,16 @@ release tests (`classify --window_frames 0`).
 """
 
 import dataclasses
+import math
 from typing import Any, Dict, Optional, Tuple
 
 from i3d.catalogue import (DEFAULT_FLOW_IMPL, FLOW_IMPLS, MODALITIES, PRECISIONS,
                            RELEASES)
 
 TRAIN_LAYERS = ('all', 'logits')
+LR_SCHEDULES = ('step', 'constant', 'cosine')
+# Warm-up starts at this fraction of the rate (MMAction2's LinearLR, start_factor 0.1).
+WARMUP_START = 0.1
 # The longest training clip: 41 s at 25 fps. A clip's activations and gradients take
 # about 35 MB a frame at batch 1, so this is already 35 GB.
 MAX_FRAMES = 1024
@@ -34,6 +39,8 @@ class Recipe:
   steps: int = 1000
   learning_rate: Optional[float] = None  # None: 0.1 from scratch, else 0.01.
   lr_boundaries: Tuple[int, ...] = ()
+  lr_schedule: str = 'step'
+  warmup_steps: int = 0
   momentum: float = 0.9
   weight_decay: float = 1e-7
   dropout_keep_prob: float = 0.5
@@ -45,7 +52,8 @@ class Recipe:
 
   def __post_init__(self):
     for name, valid in (('modality', MODALITIES), ('precision', PRECISIONS),
-                        ('flow_impl', FLOW_IMPLS), ('train_layers', TRAIN_LAYERS)):
+                        ('flow_impl', FLOW_IMPLS), ('train_layers', TRAIN_LAYERS),
+                        ('lr_schedule', LR_SCHEDULES)):
       if getattr(self, name) not in valid:
         raise ValueError(f'--{name} must be one of {", ".join(valid)}, got '
                          f'{getattr(self, name)!r}')
@@ -58,6 +66,12 @@ class Recipe:
         any(b < 1 for b in self.lr_boundaries)):
       raise ValueError(f'--lr_boundaries must be positive and increase, got '
                        f'{list(self.lr_boundaries)}')
+    if self.lr_boundaries and self.lr_schedule != 'step':
+      raise ValueError(f'--lr_boundaries are the step schedule\'s, not '
+                       f'--lr_schedule {self.lr_schedule}\'s')
+    if not 0 <= self.warmup_steps <= self.steps:
+      raise ValueError(f'--warmup_steps must be in 0 .. --steps ({self.steps}), got '
+                       f'{self.warmup_steps}')
     if not 0 < self.num_frames <= MAX_FRAMES:  # The network needs 9: the flag says so.
       raise ValueError(f'--num_frames must be positive and at most {MAX_FRAMES}, got '
                        f'{self.num_frames}')
@@ -79,8 +93,26 @@ class Recipe:
     return 0.1 if self.init == 'scratch' else 0.01
 
   def learning_rate_at(self, step: int) -> float:
-    drops = sum(step >= boundary for boundary in self.lr_boundaries)
-    return self.base_learning_rate / 10 ** drops
+    """The rate of the step after `step` steps: a function of the step alone, so a
+    resumed run goes on as an uninterrupted one.
+
+    `cosine` is PySlowFast's `lr_func_cosine` with its end rate 0, per step:
+    `base * (1 + cos(pi * step / steps)) / 2`. The warm-up multiplies the schedule by a
+    factor rising linearly from 0.1 at step 0 to 1 at `warmup_steps`, as MMAction2's
+    `LinearLR(start_factor=0.1)` chained with its main schedule does.
+    """
+    if self.lr_schedule == 'cosine':
+      rate = self.base_learning_rate * (1 + math.cos(math.pi * step / self.steps)) / 2
+    else:
+      drops = sum(step >= boundary for boundary in self.lr_boundaries)
+      rate = self.base_learning_rate / 10 ** drops
+    if step < self.warmup_steps:
+      rate *= WARMUP_START + (1 - WARMUP_START) * step / self.warmup_steps
+    return rate
 
   def to_json(self) -> Dict[str, Any]:
-    return dataclasses.asdict(self)
+    """The settings; the schedule's only when not the default, so that the folders of
+    runs from before it existed resume."""
+    defaults = {'lr_schedule': 'step', 'warmup_steps': 0}
+    return {name: value for name, value in dataclasses.asdict(self).items()
+            if not (name in defaults and value == defaults[name])}
