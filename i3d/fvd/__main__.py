@@ -121,6 +121,15 @@ def describe(name, opened):
   return f'{name}: ' + ' + '.join(parts)
 
 
+def check_outputs() -> None:
+  """Something to compute or save, and a place to save it, before any work."""
+  if not _GENERATED.value and not _SAVE_STATS.value:
+    raise InputError('--generated is needed (or --save_stats, to save the --real set\'s '
+                     'statistics only)')
+  if _SAVE_STATS.value:
+    files.check_writable(_SAVE_STATS.value)
+
+
 def compute() -> None:
   if _SHARD.value and (_PROTOCOL.value or _GENERATED.value or not _SAVE_STATS.value):
     raise InputError('--shard saves one shard\'s statistics (--save_stats, no --generated, '
@@ -135,11 +144,7 @@ def compute() -> None:
   if _NUM_FRAMES.value and _NUM_FRAMES.value < MIN_FRAMES:
     raise InputError(f'--num_frames {_NUM_FRAMES.value}: the network needs at least '
                      f'{MIN_FRAMES} frames')
-  if not _GENERATED.value and not _SAVE_STATS.value:
-    raise InputError('--generated is needed (or --save_stats, to save the --real set\'s '
-                     'statistics only)')
-  if _SAVE_STATS.value:
-    files.check_writable(_SAVE_STATS.value)
+  check_outputs()
   sides = {'real': open_sources(_REAL.value, 'real')}
   if _GENERATED.value:
     sides['generated'] = open_sources(_GENERATED.value, 'generated')
@@ -197,11 +202,7 @@ def compute_protocol() -> None:
     if len(values) > 1:
       raise InputError(f'--{flag}: one set with --protocol (its clips are drawn from '
                        'the whole set)')
-  if not _GENERATED.value and not _SAVE_STATS.value:
-    raise InputError('--generated is needed (or --save_stats, to save the --real set\'s '
-                     'statistics only)')
-  if _SAVE_STATS.value:
-    files.check_writable(_SAVE_STATS.value)
+  check_outputs()
   note = ''
   if _CLIPS.value and _CLIPS.value != protocol.clips:
     protocol = dataclasses.replace(protocol, clips=_CLIPS.value)
