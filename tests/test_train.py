@@ -279,3 +279,41 @@ def test_fine_tuning_learns_camera_motions_on_unseen_pictures(tmp_path):
   assert np.mean(losses[-5:]) < 0.8 * np.mean(losses[:5])
   top1 = float(result.stdout.strip().splitlines()[-1].split(': ')[1])
   assert top1 >= 0.75
+
+
+def test_precise_batch_norm_sets_the_saved_models_statistics(motions, tmp_path):
+  """From scratch, batch norm trained, `--precise_bn_batches 2`: the model written (and
+  evaluated) holds, in its first layer, the mean over the two training batches after the
+  last step of their statistics under its final weights, recomputed here from the
+  clips the loader makes for those positions."""
+  from i3d.train import data  # pylint: disable=g-import-not-at-top
+  from i3d.train.recipe import Recipe  # pylint: disable=g-import-not-at-top
+  from i3d.videosets import labelled  # pylint: disable=g-import-not-at-top
+  output = tmp_path / 'precise'
+  command = train_command(motions, output, '--precise_bn_batches', '2', '--eval_every', '1')
+  command[command.index('--init') + 1] = 'scratch'
+  command.remove('--freeze_batch_norm')
+  command[command.index('--steps') + 1] = '2'
+  result = subprocess.run(command, cwd=ROOT, env=env(), capture_output=True, text=True,
+                          timeout=900)
+  assert result.returncode == 0, result.stderr
+  assert 'step 1: eval top-1' in result.stdout
+  settings = json.loads((output / 'train.json').read_text())['settings']
+  assert settings['precise_bn_batches'] == 2
+
+  videos, classes, _ = labelled.read_labelled(str(motions / 'trainlist01.txt'))
+  recipe = Recipe(**dict(settings, classes=tuple(classes),
+                         lr_boundaries=tuple(settings['lr_boundaries'])))
+  loader = data.ClipLoader(videos, classes, recipe)
+  saved = weights(output)
+  layer = 'RGB/inception_i3d/Conv3d_1a_7x7/'
+  kernel = saved[layer + 'conv_3d/w']
+  means = []
+  for step in (2, 3):  # The two batches after the last (second) step.
+    clips = np.stack([loader.example(step * 2 + k)[0] for k in range(2)])
+    output_1a = tf.nn.conv3d(clips, kernel, [1, 2, 2, 2, 1], 'SAME').numpy()
+    means.append(output_1a.reshape(-1, kernel.shape[-1]).astype(np.float64).mean(axis=0))
+  np.testing.assert_allclose(saved[layer + 'batch_norm/moving_mean'], np.mean(means, 0),
+                             rtol=1e-4, atol=1e-5)
+  # Not the moving average training leaves (near its initial 0 after 2 steps).
+  assert np.abs(np.mean(means, 0)).max() > 100 * 1e-5

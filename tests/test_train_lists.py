@@ -149,3 +149,15 @@ def test_cosine_schedule_with_warm_up():
     recipe_lib.Recipe(lr_schedule='cosine', lr_boundaries=(10,))
   with pytest.raises(ValueError, match='--warmup_steps must be in'):
     recipe_lib.Recipe(steps=10, warmup_steps=11)
+
+
+def test_precise_batch_norm_setting():
+  """Off by default and then unrecorded (earlier folders resume); nothing to do with
+  batch norm frozen; a negative count refused naming the flag."""
+  assert 'precise_bn_batches' not in recipe_lib.Recipe().to_json()
+  assert recipe_lib.Recipe(precise_bn_batches=8).to_json()['precise_bn_batches'] == 8
+  assert recipe_lib.Recipe(precise_bn_batches=8).uses_precise_bn
+  assert not recipe_lib.Recipe(precise_bn_batches=8, freeze_batch_norm=True).uses_precise_bn
+  assert not recipe_lib.Recipe().uses_precise_bn
+  with pytest.raises(ValueError, match='--precise_bn_batches must be at least 0'):
+    recipe_lib.Recipe(precise_bn_batches=-1)

@@ -77,6 +77,11 @@ _FLIP = flags.DEFINE_bool('flip', True, 'Random left-right flips (--noflip for c
                           'a mirror swaps, such as pan left and pan right).')
 _FREEZE_BATCH_NORM = flags.DEFINE_bool('freeze_batch_norm', False, 'Keep batch norm in '
                                        'inference mode (for small batches).')
+_PRECISE_BN_BATCHES = flags.DEFINE_integer(
+    'precise_bn_batches', 0, 'Before each evaluation and the final save, set batch '
+    'norm\'s moving statistics to the mean of its statistics over this many training '
+    'batches (PySlowFast\'s precise BN); 0: off. Nothing with --freeze_batch_norm.',
+    lower_bound=0)
 _SEED = flags.DEFINE_integer('seed', 0, 'Seeds the order, clips, crops, flips, dropout.',
                              lower_bound=0)
 flags.register_validator('learning_rate', lambda rate: rate is None or rate > 0,
@@ -128,6 +133,7 @@ def train_from_flags() -> None:
       lr_schedule=_LR_SCHEDULE.value, warmup_steps=_WARMUP_STEPS.value,
       weight_decay=_WEIGHT_DECAY.value, dropout_keep_prob=_DROPOUT_KEEP_PROB.value,
       flip=_FLIP.value, freeze_batch_norm=_FREEZE_BATCH_NORM.value,
+      precise_bn_batches=_PRECISE_BN_BATCHES.value,
       precision=_PRECISION.value, flow_impl=_FLOW_IMPL.value, seed=_SEED.value)
   print(f'{len(train_videos)} training and {len(eval_videos)} held-out videos, '
         f'{len(class_names)} classes; {recipe.steps} steps of {recipe.batch_size} '

@@ -12,6 +12,7 @@ import numpy as np
 
 from i3d.quiet_tf import tf
 from i3d.train import data
+from i3d.train import precise_bn
 from i3d.train import steps
 from i3d.train.recipe import Recipe
 
@@ -28,6 +29,8 @@ def run_steps(strategy, state: steps.State, recipe: Recipe, loader: data.ClipLoa
   iterator = iter(data.distributed_dataset(strategy, loader, first))
   step_fn = steps.train_step_fn(strategy, state, recipe)
   progress = Progress(schedule.log_every, write)
+  precise = (precise_bn.PreciseBatchNorm(strategy, state.model)
+             if recipe.uses_precise_bn else None)
   summaries = tf.summary.create_file_writer(os.path.join(output_dir, 'logs') if chief
                                             else tempfile.mkdtemp())
   for step in range(first + 1, recipe.steps + 1):
@@ -42,9 +45,17 @@ def run_steps(strategy, state: steps.State, recipe: Recipe, loader: data.ClipLoa
       tf.summary.scalar('learning_rate', recipe.learning_rate_at(step - 1))
       if figures:
         tf.summary.scalar('clips_per_second', figures['clips_per_second'])
+    evaluating = schedule.eval_every and step % schedule.eval_every == 0
+    if precise and (evaluating or step == recipe.steps):
+      # Before the save, so that a resumed run goes on as an uninterrupted one and the
+      # checkpoint (and final model) written is the one evaluated. The next training
+      # batches, read by a pipeline of their own: training's is unmoved.
+      precise.update(iter(data.distributed_dataset(strategy, loader, step)),
+                     recipe.precise_bn_batches)
+      loader.raise_failure()
     if step % schedule.save_every == 0 or step == recipe.steps:
       manager.save(checkpoint_number=step)
-    if schedule.eval_every and step % schedule.eval_every == 0 and step < recipe.steps:
+    if evaluating and step < recipe.steps:
       metrics = evaluate()
       write(f'step {step}: eval top-1 {metrics["top1"]:.4f}, top-5 '
             f'{metrics["top5"]:.4f}, mean class accuracy '

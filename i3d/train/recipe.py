@@ -2,12 +2,14 @@
 
 SGD with momentum 0.9; learning rate 0.1 from scratch, 0.01 when fine-tuning, divided by
 10 at each of `lr_boundaries` (`lr_schedule` `step`, the default; or a `cosine` decay to
-0 over the run, or `constant`, and a linear warm-up over `warmup_steps`); weight decay 1e-7 (on the convolution kernels, as
-TF-slim's L2 regulariser: `decay * sum(w^2) / 2`); dropout keeping 0.5 before the
+0 over the run, or `constant`, and a linear warm-up over `warmup_steps`); weight decay
+1e-7 (on the convolution kernels, as TF-slim's L2 regulariser: `decay * sum(w^2) / 2`);
+dropout keeping 0.5 before the
 logits; clips of `num_frames` at 25 fps from a random start (short videos looped), the
 shorter side resized to 256 and a random 224x224 crop, a random left-right flip of the
 whole clip (for flow, the horizontal component negated too); batch norm trained with
-the release's semantics or frozen. Evaluation: the centre crop of the whole video, as the
+the release's semantics (its statistics recomputed over `precise_bn_batches` training
+batches before each evaluation and the final save, when not 0) or frozen. Evaluation: the centre crop of the whole video, as the
 release tests (`classify --window_frames 0`).
 """
 
@@ -46,6 +48,7 @@ class Recipe:
   dropout_keep_prob: float = 0.5
   flip: bool = True
   freeze_batch_norm: bool = False
+  precise_bn_batches: int = 0  # 0: off (i3d.train.precise_bn).
   precision: str = 'float32'          # bfloat16: computation, on float32 variables.
   flow_impl: str = DEFAULT_FLOW_IMPL   # The flow stream's TV-L1 (i3d.preprocess.flow).
   seed: int = 0
@@ -78,6 +81,7 @@ class Recipe:
     for name, value, low in (('learning_rate', self.learning_rate, None),
                              ('weight_decay', self.weight_decay, 0),
                              ('seed', self.seed, 0), ('batch_size', self.batch_size, 1),
+                             ('precise_bn_batches', self.precise_bn_batches, 0),
                              ('steps', self.steps, 1)):
       if value is not None and not (value > 0 if low is None else value >= low):
         bound = 'more than 0' if low is None else f'at least {low}'
@@ -85,6 +89,12 @@ class Recipe:
     if not 0 < self.dropout_keep_prob <= 1:
       raise ValueError(f'--dropout_keep_prob must be in (0, 1], got '
                        f'{self.dropout_keep_prob}')
+
+  @property
+  def uses_precise_bn(self) -> bool:
+    """Whether batch norm's statistics are recomputed: asked for, and batch norm
+    trained (frozen, its statistics are the initialisation's and stay so)."""
+    return self.precise_bn_batches > 0 and not self.freeze_batch_norm
 
   @property
   def base_learning_rate(self) -> float:
@@ -113,6 +123,6 @@ class Recipe:
   def to_json(self) -> Dict[str, Any]:
     """The settings; the schedule's only when not the default, so that the folders of
     runs from before it existed resume."""
-    defaults = {'lr_schedule': 'step', 'warmup_steps': 0}
+    defaults = {'lr_schedule': 'step', 'warmup_steps': 0, 'precise_bn_batches': 0}
     return {name: value for name, value in dataclasses.asdict(self).items()
             if not (name in defaults and value == defaults[name])}

@@ -98,6 +98,9 @@ def train(recipe: Recipe, train_videos: Sequence[Video], eval_videos: Sequence[V
   chief = is_chief(strategy)
   if slower and chief:
     write(slower)
+  if recipe.precise_bn_batches and recipe.freeze_batch_norm and chief:
+    write('--precise_bn_batches does nothing with --freeze_batch_norm: batch norm keeps '
+          'its initial statistics')
   if chief:
     os.makedirs(output_dir, exist_ok=True)
     with lock.folder_lock(output_dir):
