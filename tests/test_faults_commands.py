@@ -317,3 +317,19 @@ def test_smaller_faults_get_one_line(tmp_path):
   assert one_line(camera, 'python -m i3d.live') == (
       'python -m i3d.live: 7: cannot be opened (no such camera, or a stream OpenCV cannot '
       'reach or decode)')
+
+
+def test_camera_motion_writes_the_named_classes_and_refuses_unknown_ones(tmp_path):
+  done = run('-m', 'i3d.train.camera_motion', '--output_dir', str(tmp_path / 'two'),
+             '--classes', 'TiltUp,PanLeft', '--train_per_class', '1', '--test_per_class',
+             '1', '--frames', '2', '--size', '32,24')
+  assert done.returncode == 0, done.stderr
+  assert (tmp_path / 'two' / 'classInd.txt').read_text() == '1 TiltUp\n2 PanLeft\n'
+  assert len((tmp_path / 'two' / 'testlist01.txt').read_text().split()) == 2
+  refused = run('-m', 'i3d.train.camera_motion', '--output_dir', str(tmp_path / 'bad'),
+                '--classes', 'PanLeft,Sideways')
+  assert refused.returncode == 1
+  assert one_line(refused, 'python -m i3d.train.camera_motion').endswith(
+      "unknown camera motions ['Sideways']; known: "
+      'PanLeft, PanRight, TiltUp, TiltDown, ZoomIn, '
+      'ZoomOut, RotateClockwise, RotateAnticlockwise')

@@ -137,6 +137,8 @@ _TEST = flags.DEFINE_integer('test_per_class', 6, 'Test clips per class.')
 _FRAMES = flags.DEFINE_integer('frames', 32, 'Frames per clip (25 fps).')
 _SIZE = flags.DEFINE_list('size', ['160', '120'], 'Width, height of the clips.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the pictures, places and speeds.')
+_CLASSES = flags.DEFINE_list('classes', list(CLASSES), 'The motions to write, a subset '
+                             'of the eight, in label order.')
 
 
 def main(argv):
@@ -144,7 +146,7 @@ def main(argv):
     sys.exit(f'python -m i3d.train.camera_motion: unexpected arguments {argv[1:]}')
   faults.run_command('python -m i3d.train.camera_motion', lambda: generate(
       _OUTPUT_DIR.value, _TRAIN.value, _TEST.value, _FRAMES.value,
-      tuple(int(n) for n in _SIZE.value), _SEED.value))
+      tuple(int(n) for n in _SIZE.value), _SEED.value, _CLASSES.value))
 
 
 def run() -> None:
