@@ -85,7 +85,7 @@ def read_labelled(source: str, video_dir: Optional[str] = None, role: str = 'tra
     if label not in known:
       raise SourceError(f'{where}: unknown class {label!r} (not among the '
                         f'{len(known)} classes)')
-    problem = _problem(path, check_video) if require_files else None
+    problem = video_problem(path, check_video) if require_files else None
     if problem:
       if skip_missing:
         skipped += 1
@@ -98,7 +98,8 @@ def read_labelled(source: str, video_dir: Optional[str] = None, role: str = 'tra
   return sources.with_ids(kept, root=root, where=source), list(class_names), skipped
 
 
-def _problem(path: str, check_video) -> Optional[str]:
+def video_problem(path: str, check_video) -> Optional[str]:
+  """Why the video at `path` cannot be used, in one line; None when it can."""
   if not os.path.isfile(path):
     return f'{path}: no such video'
   if check_video is not None:
