@@ -405,19 +405,36 @@ class InceptionI3d(snt.Module):
         rank 5, has other channels than the built model, or is too small to reach the
         logits' 2x7x7 pool.
     """
+    return self._call(inputs, is_training, dropout_keep_prob, dropout_seed)
+
+  def per_time_logits(self,
+                      inputs: tf.Tensor,
+                      is_training: bool,
+                      dropout_keep_prob: float = 1.0,
+                      dropout_seed: Optional[tf.Tensor] = None) -> tf.Tensor:
+    """The logits before their mean over time, `[B, T', num_classes]` (T' = the time
+    axis after the logits' 2x7x7 pool: ceil(T / 8) - 1), for scores per moment (multi-label training and localization). Arguments as `__call__`'s; the
+    model must be built up to the logits with `spatial_squeeze`."""
+    if self._final_endpoint not in ('Logits', 'Predictions') or not self._spatial_squeeze:
+      raise ValueError('per_time_logits needs a model built to the logits with '
+                       'spatial_squeeze')
+    return self._call(inputs, is_training, dropout_keep_prob, dropout_seed,
+                      keep_time=True)[0]
+
+  def _call(self, inputs, is_training, dropout_keep_prob, dropout_seed, keep_time=False):
     inputs = tf.cast(inputs, self._compute_dtype)
     self._check_inputs(inputs, dropout_keep_prob)
     if self._compute_dtype == self._dtype:
-      return self._run(inputs, is_training, dropout_keep_prob, dropout_seed)
+      return self._run(inputs, is_training, dropout_keep_prob, dropout_seed, keep_time)
     if self.input_channels is None:  # Variables take the dtype of the first inputs.
       smallest = tf.zeros((1,) + self.min_input_size() + (inputs.shape[-1],), self._dtype)
       self._run(smallest, False, 1.0, None)
     # Mixed precision: convolutions read their variables cast (batch norm casts its own).
     cast = lambda variable: tf.cast(variable, self._compute_dtype)
     with snt.custom_variable_getter(cast, classes=(snt.Conv3D, Conv3DFrom2D)):
-      return self._run(inputs, is_training, dropout_keep_prob, dropout_seed)
+      return self._run(inputs, is_training, dropout_keep_prob, dropout_seed, keep_time)
 
-  def _run(self, inputs, is_training, dropout_keep_prob, dropout_seed):
+  def _run(self, inputs, is_training, dropout_keep_prob, dropout_seed, keep_time=False):
     end_points = {}
     net = inputs
     for end_point in self._endpoints:
@@ -439,6 +456,8 @@ class InceptionI3d(snt.Module):
                 f'{logits.shape[2]}x{logits.shape[3]} from inputs of shape '
                 f'{inputs.shape}: use H, W in [193, 224] or spatial_squeeze=False')
           logits = tf.squeeze(logits, [2, 3])
+        if keep_time:
+          return logits, end_points
         net = tf.reduce_mean(logits, axis=1)  # Mean over time.
       elif end_point == 'Predictions':
         net = tf.nn.softmax(net)

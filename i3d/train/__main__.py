@@ -3,7 +3,9 @@ r"""Fine-tunes or trains an I3D stream on a labelled video set (see `train.recip
   python -m i3d.train --train_list D/trainlist01.txt --eval_list D/testlist01.txt \
       --video_dir D --labels D/classInd.txt --init rgb_imagenet --output_dir O
 
-Prints a line per --log_every steps and `eval top-1: <value>` last; writes
+Prints a line per --log_every steps and `eval top-1: <value>` last (`eval mAP: <value>`
+for a multi-label set: a Charades CSV or a `path,labels` CSV, see
+`videosets.multilabel`, trained with `train.multilabel`'s sigmoid losses); writes
 `O/model/` (the release's checkpoint layout), `O/label_map.txt` and `O/train.json`. The
 same command continues a run that was stopped. Exit status: 1 on bad input (a list, a
 video, settings that differ from the run in O, a loss that is not finite), 3 without
@@ -24,6 +26,7 @@ from i3d.system import faults
 from i3d.train import recipe as recipe_lib
 from i3d.train.recipe import MAX_FRAMES
 from i3d.videosets import labelled
+from i3d.videosets import multilabel
 
 PROGRAM = 'python -m i3d.train'
 
@@ -113,13 +116,26 @@ def train_from_flags() -> None:
   if _DETERMINISTIC.value:
     run_lib.single_threaded_operations()
 
-  class_names = labelled.read_class_names(_LABELS.value) if _LABELS.value else None
-  train_videos, class_names, skipped = labelled.read_labelled(
-      _TRAIN_LIST.value, _VIDEO_DIR.value, 'train', class_names, _SKIP_MISSING.value,
-      check_video)
-  eval_videos, _, skipped_eval = labelled.read_labelled(
-      _EVAL_LIST.value, _VIDEO_DIR.value, 'test', class_names, _SKIP_MISSING.value,
-      check_video)
+  is_multilabel = multilabel.is_multilabel(_TRAIN_LIST.value)
+  if is_multilabel != multilabel.is_multilabel(_EVAL_LIST.value):
+    raise labelled.SourceError(
+        f'--eval_list {_EVAL_LIST.value}: {"not " if is_multilabel else ""}a multi-label '
+        f'set, unlike --train_list {_TRAIN_LIST.value}')
+  if is_multilabel:
+    class_names = multilabel.read_class_names(_LABELS.value) if _LABELS.value else None
+    train_videos, class_names, skipped = multilabel.read_multilabel(
+        _TRAIN_LIST.value, _VIDEO_DIR.value, class_names, _SKIP_MISSING.value,
+        check_video)
+    eval_videos, _, skipped_eval = multilabel.read_multilabel(
+        _EVAL_LIST.value, _VIDEO_DIR.value, class_names, _SKIP_MISSING.value, check_video)
+  else:
+    class_names = labelled.read_class_names(_LABELS.value) if _LABELS.value else None
+    train_videos, class_names, skipped = labelled.read_labelled(
+        _TRAIN_LIST.value, _VIDEO_DIR.value, 'train', class_names, _SKIP_MISSING.value,
+        check_video)
+    eval_videos, _, skipped_eval = labelled.read_labelled(
+        _EVAL_LIST.value, _VIDEO_DIR.value, 'test', class_names, _SKIP_MISSING.value,
+        check_video)
   if skipped or skipped_eval:
     print(f'{PROGRAM}: skipped {skipped} training and {skipped_eval} held-out videos that '
           'are missing or unreadable (--skip_missing)', file=sys.stderr)
@@ -133,11 +149,12 @@ def train_from_flags() -> None:
       lr_schedule=_LR_SCHEDULE.value, warmup_steps=_WARMUP_STEPS.value,
       weight_decay=_WEIGHT_DECAY.value, dropout_keep_prob=_DROPOUT_KEEP_PROB.value,
       flip=_FLIP.value, freeze_batch_norm=_FREEZE_BATCH_NORM.value,
-      precise_bn_batches=_PRECISE_BN_BATCHES.value,
+      precise_bn_batches=_PRECISE_BN_BATCHES.value, multilabel=is_multilabel,
       precision=_PRECISION.value, flow_impl=_FLOW_IMPL.value, seed=_SEED.value)
   print(f'{len(train_videos)} training and {len(eval_videos)} held-out videos, '
-        f'{len(class_names)} classes; {recipe.steps} steps of {recipe.batch_size} '
-        f'{recipe.modality} clips of {recipe.num_frames} frames', flush=True)
+        f'{len(class_names)} classes{" (multi-label)" if is_multilabel else ""}; '
+        f'{recipe.steps} steps of {recipe.batch_size} {recipe.modality} clips of '
+        f'{recipe.num_frames} frames', flush=True)
   run_lib.train(recipe, train_videos, eval_videos, _OUTPUT_DIR.value,
                 run_lib.Schedule(_SAVE_EVERY.value, _LOG_EVERY.value, _EVAL_EVERY.value),
                 _CHECKPOINT_DIR.value, write=lambda line: print(line, flush=True),

@@ -9,7 +9,7 @@ per example (decoding is cheap next to the network), in parallel by `tf.data`; f
 read from the run's `FlowCache` (TV-L1 is not cheap).
 """
 
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from i3d.preprocess import video as video_lib
 from i3d.quiet_tf import tf
 from i3d.train.flow_cache import FlowCache
 from i3d.train.recipe import Recipe
+from i3d.videosets import mean_ap
 from i3d.videosets.sources import Video
 
 
@@ -33,9 +34,14 @@ class Clips:
     self.flow_cache = flow_cache
 
   def training(self, path: str, rng: np.random.Generator) -> np.ndarray:
+    return self.training_and_frames(path, rng)[0]
+
+  def training_and_frames(self, path: str,
+                          rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
+    """An augmented clip and the video's frames (at 25 fps) it was cut from."""
     if self.recipe.modality == 'flow':
-      return augmented_flow_clip(self.flow_cache.load(path), self.recipe, rng)
-    return augmented_clip(path, self.recipe, rng)
+      return _augmented_flow_clip(self.flow_cache.load(path), self.recipe, rng)
+    return _augmented_clip(path, self.recipe, rng)
 
   def evaluation(self, path: str) -> np.ndarray:
     if self.recipe.modality == 'flow':
@@ -54,12 +60,21 @@ class ClipLoader:
   """
 
   def __init__(self, videos: Sequence[Video], class_names: Sequence[str], recipe: Recipe,
-               clips: Optional[Clips] = None):
+               clips: Optional[Clips] = None, spans: Optional[Sequence[Sequence]] = None):
+    """`spans`: for a multi-label recipe, each video's actions `(class index, start,
+    end)` in seconds (`multilabel.Actions.spans`); the label of an example is then its
+    0/1 targets per frame `[T, classes]`."""
     self.videos = list(videos)
     self.recipe = recipe
     self.clips = clips or Clips(recipe)
-    index = {name: i for i, name in enumerate(class_names)}
-    self.labels = np.array([index[v.label] for v in self.videos], np.int32)
+    self.num_classes = len(class_names)
+    if recipe.multilabel:
+      if spans is None or len(spans) != len(self.videos):
+        raise ValueError('a multi-label recipe needs the spans of every video')
+      self.spans = [tuple(s) for s in spans]
+    else:
+      index = {name: i for i, name in enumerate(class_names)}
+      self.labels = np.array([index[v.label] for v in self.videos], np.int32)
     self._orders: Dict[int, np.ndarray] = {}
     self.failure: Optional[BaseException] = None
 
@@ -70,10 +85,20 @@ class ClipLoader:
       self._orders = {epoch: rng.permutation(len(self.videos))}
     return int(self._orders[epoch][offset])
 
-  def example(self, position: int) -> Tuple[np.ndarray, np.int32]:
+  def example(self, position: int) -> Tuple[np.ndarray, np.ndarray]:
     index = self.video_at(position)
     rng = np.random.default_rng([self.recipe.seed, 1, position])
-    return self.clips.training(self.videos[index].path, rng), self.labels[index]
+    if not self.recipe.multilabel:
+      return self.clips.training(self.videos[index].path, rng), self.labels[index]
+    clip, frames = self.clips.training_and_frames(self.videos[index].path, rng)
+    return clip, mean_ap.targets_at(self.spans[index], frames / video_lib.FPS,
+                                    self.num_classes)
+
+  def label_spec(self) -> Tuple[tf.DType, List[int]]:
+    """The dtype and shape of an example's label."""
+    if self.recipe.multilabel:
+      return tf.float32, [self.recipe.num_frames, self.num_classes]
+    return tf.int32, []
 
   def example_or_blank(self, position: int) -> Tuple[np.ndarray, np.int32]:
     """`example`, or a blank clip with the failure kept (see the class)."""
@@ -84,7 +109,8 @@ class ClipLoader:
         self.failure = e
       shape = (self.recipe.num_frames, IMAGE_SIZE, IMAGE_SIZE,
                CHANNELS[self.recipe.modality])
-      return np.zeros(shape, np.float32), np.int32(0)
+      dtype, label_shape = self.label_spec()
+      return np.zeros(shape, np.float32), np.zeros(label_shape, dtype.as_numpy_dtype)
 
   def raise_failure(self) -> None:
     if self.failure is not None:
@@ -99,6 +125,10 @@ def augmented_clip(path: str, recipe: Recipe, rng: np.random.Generator) -> np.nd
   """`num_frames` frames from a random start (looped when the video is shorter), the
   shorter side at 256, one random 224x224 crop and (with `flip`) a random left-right
   flip for the whole clip, in [-1, 1]."""
+  return _augmented_clip(path, recipe, rng)[0]
+
+
+def _augmented_clip(path, recipe, rng):
   frames = list(video_lib.read_frames(path))
   count = recipe.num_frames
   start = _clip_start(len(frames), count, rng)
@@ -108,7 +138,7 @@ def augmented_clip(path: str, recipe: Recipe, rng: np.random.Generator) -> np.nd
   clip = np.stack([pipeline.rgb_input(frame, 'kinetics', offset) for frame in chosen])
   if recipe.flip and rng.random() < 0.5:
     clip = clip[:, :, ::-1]
-  return np.ascontiguousarray(clip)
+  return np.ascontiguousarray(clip), (start + np.arange(count)) % len(frames)
 
 
 def augmented_flow_clip(flow: np.ndarray, recipe: Recipe,
@@ -116,6 +146,10 @@ def augmented_flow_clip(flow: np.ndarray, recipe: Recipe,
   """As `augmented_clip`, from a video's cached flow `[N, H, W, 2]` (`FlowCache`):
   `num_frames` flow frames, a random crop, and a flip that also negates the horizontal
   component (a mirrored video moves the other way)."""
+  return _augmented_flow_clip(flow, recipe, rng)[0]
+
+
+def _augmented_flow_clip(flow, recipe, rng):
   count = recipe.num_frames
   start = _clip_start(len(flow), count, rng)
   chosen = [(start + k) % len(flow) for k in range(count)]
@@ -123,7 +157,7 @@ def augmented_flow_clip(flow: np.ndarray, recipe: Recipe,
   clip = np.asarray(flow[chosen, y:y + IMAGE_SIZE, x:x + IMAGE_SIZE], np.float32)
   if recipe.flip and rng.random() < 0.5:
     clip = clip[:, :, ::-1] * np.array([-1, 1], np.float32)
-  return np.ascontiguousarray(clip)
+  return np.ascontiguousarray(clip), np.array(chosen)
 
 
 def eval_clip(path: str) -> np.ndarray:
@@ -165,10 +199,12 @@ def distributed_dataset(strategy: tf.distribute.Strategy, loader: ClipLoader,
     def load(position):
       return loader.example_or_blank(int(position))
 
+    label_dtype, label_shape = loader.label_spec()
+
     def load_tf(position):
-      clip, label = tf.numpy_function(load, [position], [tf.float32, tf.int32])
+      clip, label = tf.numpy_function(load, [position], [tf.float32, label_dtype])
       clip.set_shape([recipe.num_frames, IMAGE_SIZE, IMAGE_SIZE, channels])
-      label.set_shape([])
+      label.set_shape(label_shape)
       return clip, label
 
     batches = tf.data.Dataset.counter().map(

@@ -1,5 +1,6 @@
 """Held-out accuracy as the release tests and `classify` reports it: each video's whole
-clip, centre crop, one pass; top-1, top-5 and mean class accuracy."""
+clip, centre crop, one pass; top-1, top-5 and mean class accuracy. Multi-label: the
+Charades classification mAP of the same passes' logits."""
 
 from typing import Dict, Sequence
 
@@ -9,6 +10,7 @@ from i3d.catalogue import IMAGE_SIZE
 from i3d.model import InceptionI3d
 from i3d.quiet_tf import tf
 from i3d.train import data
+from i3d.videosets import mean_ap
 from i3d.videosets import scoring
 from i3d.videosets.sources import Video
 
@@ -31,3 +33,24 @@ def accuracy(forward, videos: Sequence[Video], class_names: Sequence[str],
                  'correct_top1': ranked[0] == video.label,
                  'correct_top5': video.label in ranked})
   return scoring.accuracy(rows, class_names)
+
+
+def mean_average_precision(forward, actions: Sequence, num_classes: int,
+                           clips: data.Clips) -> Dict:
+  """Charades' per-video mAP (`mean_ap`) over `actions` (`multilabel.Actions`): a
+  video's scores are its logits (the mean over time of the whole clip's), its targets
+  the classes of its actions; `classify` scores a whole-video window the same."""
+  scores = np.stack([forward(clips.evaluation(a.video.path)).numpy()[0] for a in actions])
+  targets = np.zeros_like(scores)
+  for row, item in enumerate(actions):
+    targets[row, [index for index, _, _ in item.spans]] = 1
+  value, _ = mean_ap.mean_average_precision(scores, targets)
+  return {'mAP': value, 'videos_scored': len(actions)}
+
+
+def describe(metrics: Dict) -> str:
+  """The metrics for a progress line."""
+  if 'mAP' in metrics:
+    return f'eval mAP {metrics["mAP"]:.4f}'
+  return (f'eval top-1 {metrics["top1"]:.4f}, top-5 {metrics["top5"]:.4f}, mean class '
+          f'accuracy {metrics["mean_class_accuracy"]:.4f}')

@@ -12,6 +12,7 @@ import numpy as np
 
 from i3d.quiet_tf import tf
 from i3d.train import data
+from i3d.train import evaluate as evaluate_lib
 from i3d.train import precise_bn
 from i3d.train import steps
 from i3d.train.recipe import Recipe
@@ -57,11 +58,10 @@ def run_steps(strategy, state: steps.State, recipe: Recipe, loader: data.ClipLoa
       manager.save(checkpoint_number=step)
     if evaluating and step < recipe.steps:
       metrics = evaluate()
-      write(f'step {step}: eval top-1 {metrics["top1"]:.4f}, top-5 '
-            f'{metrics["top5"]:.4f}, mean class accuracy '
-            f'{metrics["mean_class_accuracy"]:.4f}')
+      write(f'step {step}: {evaluate_lib.describe(metrics)}')
       with summaries.as_default(step=step):
-        tf.summary.scalar('eval_top1', metrics['top1'])
+        key = 'mAP' if 'mAP' in metrics else 'top1'
+        tf.summary.scalar(f'eval_{key}', metrics[key])
 
 
 @dataclasses.dataclass

@@ -49,6 +49,7 @@ class Recipe:
   flip: bool = True
   freeze_batch_norm: bool = False
   precise_bn_batches: int = 0  # 0: off (i3d.train.precise_bn).
+  multilabel: bool = False  # Sigmoid losses on actions' spans (i3d.train.multilabel).
   precision: str = 'float32'          # bfloat16: computation, on float32 variables.
   flow_impl: str = DEFAULT_FLOW_IMPL   # The flow stream's TV-L1 (i3d.preprocess.flow).
   seed: int = 0
@@ -123,6 +124,7 @@ class Recipe:
   def to_json(self) -> Dict[str, Any]:
     """The settings; the schedule's only when not the default, so that the folders of
     runs from before it existed resume."""
-    defaults = {'lr_schedule': 'step', 'warmup_steps': 0, 'precise_bn_batches': 0}
+    defaults = {'lr_schedule': 'step', 'warmup_steps': 0, 'precise_bn_batches': 0,
+                'multilabel': False}
     return {name: value for name, value in dataclasses.asdict(self).items()
             if not (name in defaults and value == defaults[name])}

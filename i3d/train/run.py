@@ -85,6 +85,8 @@ def train(recipe: Recipe, train_videos: Sequence[Video], eval_videos: Sequence[V
           write: Callable[[str], None] = print, flow_cache_dir: Optional[str] = None) -> Dict:
   """Trains (or continues) the run in `output_dir`; returns the final metrics.
 
+  A multi-label recipe takes `multilabel.Actions` for `train_videos` and `eval_videos`.
+
   The flow stream's TV-L1 flow is computed first, once per video, into
   `flow_cache_dir` (default `<output_dir>/flow_cache`; share one between runs on the
   same videos).
@@ -130,19 +132,31 @@ def _train(recipe, train_videos, eval_videos, output_dir, schedule, checkpoint_d
     write(f'continuing from {manager.latest_checkpoint} (step {int(state.step.numpy())})')
   else:
     write(f'initialised from {loaded}')
+  spans = None
+  if recipe.multilabel:  # `multilabel.Actions`: the videos and their actions.
+    spans = [item.spans for item in train_videos]
+    train_videos = [item.video for item in train_videos]
   if flow_cache is not None:
-    flow_cache.fill(list(train_videos) + list(eval_videos), write)
+    flow_cache.fill(list(train_videos) + [getattr(v, 'video', v) for v in eval_videos],
+                    write)
   clips = data.Clips(recipe, flow_cache)
-  loader = data.ClipLoader(train_videos, recipe.classes, recipe, clips)
+  loader = data.ClipLoader(train_videos, recipe.classes, recipe, clips, spans)
   first = int(state.step.numpy())
   forward = evaluate.predictor(state.model)  # Traced once, for every evaluation.
+  if recipe.multilabel:
+    scores = lambda: evaluate.mean_average_precision(forward, eval_videos,
+                                                     len(recipe.classes), clips)
+  else:
+    scores = lambda: evaluate.accuracy(forward, eval_videos, recipe.classes, clips)
   if first < recipe.steps:
     loop.run_steps(strategy, state, recipe, loader, manager, schedule, first, output_dir,
-                   chief, write, lambda: evaluate.accuracy(forward, eval_videos,
-                                                           recipe.classes, clips))
-  metrics = evaluate.accuracy(forward, eval_videos, recipe.classes, clips)
+                   chief, write, scores)
+  metrics = scores()
   if chief:
     finish(output_dir, state, recipe, metrics, len(train_videos))
+  if recipe.multilabel:
+    write(f'eval mAP: {metrics["mAP"]}')
+    return metrics
   write(f'eval top-5: {metrics["top5"]:.4f}, mean class accuracy '
         f'{metrics["mean_class_accuracy"]:.4f} ({metrics["videos_scored"]} videos)')
   write(f'eval top-1: {metrics["top1"]}')
@@ -169,6 +183,6 @@ def finish(output_dir: str, state: steps.State, recipe: Recipe, metrics: Dict,
              'num_classes': len(recipe.classes), 'train_videos': train_count,
              'steps': int(state.step.numpy()), 'finished': time.strftime('%Y-%m-%d %H:%M:%S'),
              'metrics': {k: metrics[k] for k in ('top1', 'top5', 'mean_class_accuracy',
-                                                 'videos_scored')}}
+                                                 'mAP', 'videos_scored') if k in metrics}}
   files.write_atomically(os.path.join(output_dir, MODEL_SUMMARY),
                          (json.dumps(summary, indent=1) + '\n').encode())

@@ -14,6 +14,7 @@ from typing import List, Optional
 
 from i3d.model import InceptionI3d
 from i3d.quiet_tf import tf
+from i3d.train import multilabel
 from i3d.train import network
 from i3d.train.recipe import Recipe
 
@@ -91,7 +92,8 @@ def make_state(strategy, recipe: Recipe, checkpoint_dir: Optional[str] = None):
 
 
 def train_step_fn(strategy, state: State, recipe: Recipe):
-  """A compiled step: forward, loss, gradients summed over replicas, SGD."""
+  """A compiled step: forward, loss (softmax cross-entropy; multi-label: see
+  `i3d.train.multilabel`), gradients summed over replicas, SGD."""
   variables = network.trainable(state.model, recipe)
   decayed = network.decayed(state.model)
   is_training = not recipe.freeze_batch_norm
@@ -101,17 +103,27 @@ def train_step_fn(strategy, state: State, recipe: Recipe):
     seed = tf.stack([tf.cast(recipe.seed, tf.int64) * 1000003 + step,
                      tf.cast(context.replica_id_in_sync_group, tf.int64)])
     with tf.GradientTape() as tape:
-      logits, _ = state.model(clips, is_training=is_training,
-                              dropout_keep_prob=recipe.dropout_keep_prob,
-                              dropout_seed=seed)
-      logits = tf.cast(logits, tf.float32)  # bfloat16 under mixed precision.
-      losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
+      if recipe.multilabel:
+        per_time = state.model.per_time_logits(
+            clips, is_training=is_training, dropout_keep_prob=recipe.dropout_keep_prob,
+            dropout_seed=seed)
+        losses = multilabel.example_losses(per_time, labels)
+        # A hit: the clip's highest scoring class is one of its actions.
+        logits = tf.reduce_max(tf.cast(per_time, tf.float32), axis=1)
+        top = tf.argmax(logits, -1, tf.int32)
+        hits = tf.gather(tf.reduce_max(labels, axis=1), top, batch_dims=1) > 0
+      else:
+        logits, _ = state.model(clips, is_training=is_training,
+                                dropout_keep_prob=recipe.dropout_keep_prob,
+                                dropout_seed=seed)
+        logits = tf.cast(logits, tf.float32)  # bfloat16 under mixed precision.
+        losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
+        hits = tf.equal(tf.argmax(logits, -1, tf.int32), labels)
       loss = tf.nn.compute_average_loss(losses, global_batch_size=recipe.batch_size)
       decay = recipe.weight_decay * tf.add_n([tf.nn.l2_loss(w) for w in decayed])
       loss += decay / context.num_replicas_in_sync
     gradients = tape.gradient(loss, variables)
-    correct = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, -1, tf.int32), labels),
-                                    tf.float32))
+    correct = tf.reduce_sum(tf.cast(hits, tf.float32))
     return loss, correct, gradients
 
   @tf.function
