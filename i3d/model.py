@@ -419,7 +419,7 @@ class InceptionI3d(snt.Module):
       raise ValueError('per_time_logits needs a model built to the logits with '
                        'spatial_squeeze')
     return self._call(inputs, is_training, dropout_keep_prob, dropout_seed,
-                      keep_time=True)[0]
+                      keep_time=True)
 
   def _call(self, inputs, is_training, dropout_keep_prob, dropout_seed, keep_time=False):
     inputs = tf.cast(inputs, self._compute_dtype)

@@ -34,8 +34,8 @@ def test_charades_csv_and_classes(tmp_path):
                  'ZZXQF,X,Y,6,7,Yes,s,,,c001 3 4.5,8.5\n')
   actions, got_names, skipped = multilabel.read_multilabel(source, class_names=names)
   assert got_names == names and skipped == 0
-  assert [a.video.id for a in actions] == ['46GP8', 'N11GT', 'ZZXQF']
-  assert actions[0].video.path == str(tmp_path / '46GP8.mp4')
+  assert [a.id for a in actions] == ['46GP8', 'N11GT', 'ZZXQF']
+  assert actions[0].path == str(tmp_path / '46GP8.mp4')
   assert actions[0].spans == ((2, 11.9, 21.2), (0, 0., 12.6))
   assert actions[0].length == 24.83
   assert actions[1].spans == () and actions[2].spans == ((1, 3., 4.5),)
@@ -104,7 +104,7 @@ def test_generated_camera_motion_set_reads_as_charades(tmp_path):
                                              class_names=names)
   assert len(actions) == 3 and all(a.length == 0.96 for a in actions)
   for item in actions:
-    assert item.video.path.endswith('.mp4')
+    assert item.path.endswith('.mp4')
     spans = sorted(item.spans, key=lambda s: s[1])
     # At most two parts, one after the other, within the video.
     assert len(spans) <= 2 and all(0 <= s <= e <= 0.96 for _, s, e in spans)

@@ -52,8 +52,8 @@ from i3d.videosets import sources  # pylint: disable=g-import-not-at-top
 class _SharedNetworks:
   """A worker process's networks, in a form `Shared` can hold (weakly)."""
 
-  def __init__(self, plan: Plan, precision: str):
-    self.networks = network.Networks(plan, precision)
+  def __init__(self, plan: Plan, precision: str, per_time: bool):
+    self.networks = network.Networks(plan, precision, per_time)
 
 
 class ClassifyVideo(beam.DoFn):
@@ -70,7 +70,8 @@ class ClassifyVideo(beam.DoFn):
   def setup(self):
     # Held here: `Shared` keeps the networks only while a DoFn refers to them.
     self._loaded = self._shared.acquire(
-        lambda: _SharedNetworks(self._plan, self._settings.precision))
+        lambda: _SharedNetworks(self._plan, self._settings.precision,
+                                self._settings.multilabel))
     self._store = open_store(self._output_dir)
 
   def process(self, video: sources.Video) -> Iterable[Tuple[str, str]]:

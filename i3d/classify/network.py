@@ -20,15 +20,20 @@ class Networks:
     CheckpointMismatchError: If a checkpoint is not the network it should be.
   """
 
-  def __init__(self, plan: Plan, precision: str = 'float32'):
+  def __init__(self, plan: Plan, precision: str = 'float32', per_time: bool = False):
+    """`per_time`: also the logits per time (`call_per_time`), for multi-label runs."""
     self.plan = plan
+    self.per_time = per_time
     self.eval_type = plan.eval_type
     self.streams: Tuple[str, ...] = tuple(s.name for s in plan.streams)
     self.labels = list(plan.labels)
     self._forward = {}
+    self._per_time = {}
     for stream in plan.streams:
       model = releases.load_stream(stream, dtype=precision)
       self._forward[stream.name] = _compile(model, stream.release.channels)
+      if per_time:
+        self._per_time[stream.name] = _compile_per_time(model, stream.release.channels)
 
   @property
   def num_classes(self) -> int:
@@ -40,6 +45,13 @@ class Networks:
     logits, features = self._forward[stream](tf.constant(clips, tf.float32))
     return logits.numpy(), features.numpy()
 
+  def call_per_time(self, stream: str,
+                    clips: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """As `__call__`, with the logits before their mean over time `[B, T', classes]`
+    (`InceptionI3d.per_time_logits`) third; the first are their mean."""
+    logits, features, per_time = self._per_time[stream](tf.constant(clips, tf.float32))
+    return logits.numpy(), features.numpy(), per_time.numpy()
+
 
 def _compile(model, channels: int):
   """The model as one graph for any batch and clip length: logits (averaged over time,
@@ -49,6 +61,20 @@ def _compile(model, channels: int):
     logits, end_points = model(clips, is_training=False)
     mixed_5c = tf.cast(end_points['Mixed_5c'], tf.float32)  # (B, T/8, 7, 7, 1024)
     return tf.cast(logits, tf.float32), tf.reduce_mean(mixed_5c, axis=[1, 2, 3])
+
+  spec = tf.TensorSpec([None, None, IMAGE_SIZE, IMAGE_SIZE, channels], tf.float32)
+  return tf.function(forward, input_signature=[spec], autograph=False)
+
+
+def _compile_per_time(model, channels: int):
+  """As `_compile`, with the logits per time (in one pass)."""
+
+  def forward(clips):
+    per_time, end_points = model.per_time_logits(clips, is_training=False)
+    per_time = tf.cast(per_time, tf.float32)
+    mixed_5c = tf.cast(end_points['Mixed_5c'], tf.float32)
+    return (tf.reduce_mean(per_time, axis=1), tf.reduce_mean(mixed_5c, axis=[1, 2, 3]),
+            per_time)
 
   spec = tf.TensorSpec([None, None, IMAGE_SIZE, IMAGE_SIZE, channels], tf.float32)
   return tf.function(forward, input_signature=[spec], autograph=False)

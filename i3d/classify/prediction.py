@@ -10,12 +10,15 @@ from typing import Dict, List, Sequence, Tuple, TYPE_CHECKING
 import numpy as np
 
 from i3d.catalogue import FPS
+from i3d.classify import multilabel
 from i3d.classify import views as views_lib
 from i3d.classify.settings import Settings
 from i3d.videosets.sources import Video
 
-# How multi-view testing scores a video (said in its results' metadata).
+# How multi-view testing and multi-label runs score a video (said in its results'
+# metadata).
 VIEWS_SCORE = 'the mean of the views\' softmax probabilities'
+MULTILABEL_SCORE = 'multi-label: the sigmoid of the {} of the windows\' logits'
 
 if TYPE_CHECKING:  # Only for the annotations: the networks need TensorFlow.
   from i3d.classify.network import Networks  # pylint: disable=g-bad-import-order
@@ -65,6 +68,10 @@ def classify_inputs(video: Video, inputs: Dict[str, np.ndarray], networks: 'Netw
   else:
     arrays, starts, length = _classify_windows(inputs, networks, settings)
     probabilities = softmax(arrays['logits'])
+  if settings.multilabel:
+    arrays['logits'] = multilabel.video_logits(arrays['window_logits'],
+                                               settings.video_score)
+    probabilities = multilabel.sigmoid(arrays['logits'])
   top = np.argsort(-probabilities, kind='stable')[:settings.top_k]
   metadata = {
       'id': video.id, 'path': video.path, 'label': video.label, 'frames': frames,
@@ -73,6 +80,8 @@ def classify_inputs(video: Video, inputs: Dict[str, np.ndarray], networks: 'Netw
   }
   if settings.temporal_views:
     metadata['score'] = VIEWS_SCORE
+  if settings.multilabel:
+    metadata['score'] = MULTILABEL_SCORE.format(settings.video_score)
   if notes:
     metadata['warnings'] = list(notes)
   arrays.update(  # In this order: the .npz lists its arrays as they were added.
@@ -92,7 +101,7 @@ def _classify_windows(inputs: Dict[str, np.ndarray], networks: 'Networks',
   """The sliding windows' arrays, their starts and length."""
   frames = {m: int(a.shape[1]) for m, a in inputs.items()}
   arrays = {}
-  window_logits = 0
+  window_logits = frame_logits = 0
   for stream in networks.plan.streams:
     array = inputs[stream.modality]
     if settings.window_frames == 0:
@@ -101,14 +110,23 @@ def _classify_windows(inputs: Dict[str, np.ndarray], networks: 'Networks',
       common = min(frames.values())
       starts = window_starts(common, settings.window_frames, settings.window_stride)
       length = window_length(common, settings.window_frames)
-    logits, features = run_windows(networks, stream.name, array, starts, length,
-                                   settings.batch_size)
+    if settings.multilabel:
+      logits, features, per_time = run_windows(networks, stream.name, array, starts,
+                                               length, settings.batch_size, per_time=True)
+      indices = multilabel.frame_indices(min(frames.values()))
+      frame_logits = frame_logits + multilabel.frame_logits(per_time, starts, length,
+                                                            indices)
+    else:
+      logits, features = run_windows(networks, stream.name, array, starts, length,
+                                     settings.batch_size)
     arrays[f'window_logits_{stream.name}'] = logits
     arrays[f'features_{stream.name}'] = features
     arrays[f'clip_features_{stream.name}'] = features.mean(axis=0)
     window_logits = window_logits + logits
   arrays.update(window_logits=window_logits.astype(np.float32),
                 logits=window_logits.mean(axis=0).astype(np.float32))
+  if settings.multilabel:  # Charades' localization frames and their logits.
+    arrays.update(frame_indices=indices.astype(np.int32), frame_logits=frame_logits)
   return arrays, starts, length
 
 
@@ -162,18 +180,18 @@ def run_views(networks: 'Networks', stream: str, frames: np.ndarray, starts: Seq
 
 
 def run_windows(networks: 'Networks', stream: str, array: np.ndarray,
-                starts: Sequence[int], length: int,
-                batch_size: int) -> Tuple[np.ndarray, np.ndarray]:
+                starts: Sequence[int], length: int, batch_size: int,
+                per_time: bool = False) -> Tuple[np.ndarray, ...]:
   """Logits `[W, num_classes]` and features `[W, 1024]` of the windows
   `array[0, s:s + length]` of an input `[1, T, 224, 224, C]` (a memory map is fine:
-  only a batch of windows is read at a time)."""
-  logits, features = [], []
+  only a batch of windows is read at a time); with `per_time`, also the logits per
+  time `[W, T', num_classes]`."""
+  outputs = []
   for first in range(0, len(starts), batch_size):
     batch = np.stack([array[0, s:s + length] for s in starts[first:first + batch_size]])
-    batch_logits, batch_features = networks(stream, batch)
-    logits.append(batch_logits)
-    features.append(batch_features)
-  return np.concatenate(logits), np.concatenate(features)
+    outputs.append(networks.call_per_time(stream, batch) if per_time else
+                   networks(stream, batch))
+  return tuple(np.concatenate(parts) for parts in zip(*outputs))
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

@@ -5,7 +5,9 @@ went through in one go, was killed and restarted, or ran on Beam.
 
 Files: `summary.csv` and `summary.jsonl` (one row per video, in the source's order);
 with labels, `metrics.json` (top-1, top-5, mean class accuracy, most confused pairs),
-`per_class.csv` and `confusion.csv` (true class, predicted class, count).
+`per_class.csv` and `confusion.csv` (true class, predicted class, count); for a
+multi-label set, `metrics.json` with Charades' classification and localization mAP
+(`mAP`, `localization_mAP`) and `per_class.csv` with each class's APs.
 """
 
 import collections
@@ -17,8 +19,11 @@ import zipfile
 
 import numpy as np
 
+from i3d.catalogue import FPS
 from i3d.classify import result as result_lib
+from i3d.videosets import mean_ap
 from i3d.videosets import scoring
+from i3d.videosets.multilabel import Actions
 from i3d.videosets.sources import Video
 
 SUMMARY_COLUMNS = ('id', 'path', 'label', 'status', 'top1', 'top1_probability', 'top5',
@@ -75,8 +80,11 @@ def write_reports(store, videos: Sequence[Video], labels: Sequence[str]) -> Dict
       json.dumps(row, sort_keys=True) + '\n' for row in rows).encode())
   store.write('summary.csv', _csv(SUMMARY_COLUMNS, (
       [_cell(row.get(column)) for column in SUMMARY_COLUMNS] for row in rows)))
-  metrics = scoring.accuracy(rows, labels)
-  if metrics is not None:
+  if any(isinstance(v, Actions) for v in videos):
+    metrics = _multilabel_metrics(store, videos, labels, rows)
+  else:
+    metrics = scoring.accuracy(rows, labels)
+  if metrics is not None and 'mAP' not in metrics:
     confusion = metrics.pop('confusion')
     per_class = metrics.pop('per_class')
     store.write('confusion.csv', _csv(('label', 'predicted', 'videos'),
@@ -86,8 +94,51 @@ def write_reports(store, videos: Sequence[Video], labels: Sequence[str]) -> Dict
     store.write('metrics.json', json.dumps(metrics, indent=1).encode())
   counts = collections.Counter(row['status'] for row in rows)
   report = dict(metrics or {})
+  report.pop('per_class_ap', None)
   report['videos'] = {status: counts.get(status, 0) for status in ('ok', 'failed', 'pending')}
   return report
+
+
+def _multilabel_metrics(store, videos: Sequence[Actions], labels: Sequence[str],
+                        rows: Sequence[Dict]) -> Dict:
+  """Charades' mAP per video and per frame over `videos` (a video without results
+  scores -inf, ranking last, as the evaluation scores a missing one); writes
+  `metrics.json` and `per_class.csv`."""
+  count, frames = len(labels), mean_ap.LOCALIZATION_FRAMES
+  scores = np.full((len(videos), count), -np.inf)
+  frame_scores = np.full((len(videos), frames, count), -np.inf)
+  targets = np.zeros((len(videos), count))
+  frame_targets = np.zeros((len(videos), frames, count))
+  for row, (video, summary) in enumerate(zip(videos, rows)):
+    length = video.length
+    if summary['status'] == 'ok':
+      with np.load(io.BytesIO(store.read(result_lib.result_name(video.id))),
+                   allow_pickle=False) as arrays:
+        scores[row] = arrays['logits']
+        frame_scores[row] = arrays['frame_logits']
+      if length is None:  # The decoded video's, at 25 fps.
+        length = min(summary['frames'].values()) / FPS
+    for index, _, _ in video.spans:
+      targets[row, index] = 1
+    frame_targets[row] = mean_ap.targets_at(video.spans,
+                                            mean_ap.frame_times(length or 0.), count)
+  value, per_class = mean_ap.mean_average_precision(scores, targets)
+  located, per_class_located = mean_ap.mean_average_precision(
+      frame_scores.reshape(-1, count), frame_targets.reshape(-1, count))
+  store.write('per_class.csv', _csv(
+      ('label', 'videos', 'ap', 'localization_ap'),
+      ([name, int(targets[:, c].sum()), _number(per_class[c]),
+        _number(per_class_located[c])] for c, name in enumerate(labels))))
+  metrics = {'mAP': value, 'localization_mAP': located,
+             'videos_scored': int(sum(r['status'] == 'ok' for r in rows)),
+             'videos': len(videos),
+             'classes_scored': int(np.sum(~np.isnan(per_class)))}
+  store.write('metrics.json', json.dumps(metrics, indent=1).encode())
+  return metrics
+
+
+def _number(value: float):
+  return '' if np.isnan(value) else round(float(value), 6)
 
 
 def _cell(value):
@@ -117,6 +168,9 @@ def describe(store) -> str:
   metrics = store.read('metrics.json')
   if metrics is not None:
     m = json.loads(metrics)
+    if 'mAP' in m:
+      line += (f'; mAP {m["mAP"]:.4f}, localization mAP {m["localization_mAP"]:.4f} '
+               f'over {m["videos"]} videos')
     if 'top1' in m:
       line += (f'; top-1 {m["top1"]:.4f}, top-5 {m["top5"]:.4f}, mean class accuracy '
                f'{m["mean_class_accuracy"]:.4f} over {m["videos_scored"]} videos')

@@ -83,6 +83,8 @@ def classify_videos(videos: Sequence[Video], output_dir: str,
   if networks is not None and networks.eval_type != plan.eval_type:
     raise ValueError(f'networks are for {networks.eval_type}, settings for '
                      f'{plan.eval_type}')
+  if networks is not None and settings.multilabel and not networks.per_time:
+    raise ValueError('multi-label settings need networks with per_time')
   workers = workers or os.cpu_count() or 1
   if workers < 1:
     raise ValueError(f'workers must be at least 1, got {workers}')
@@ -137,7 +139,7 @@ def _classify(run: launch_lib.Launch, workers: int, progress: Optional[bool],
   with OrderedMap(preprocess_job, jobs, processes=workers, ahead=workers + 1,
                   initializer=cv2.setNumThreads, initargs=(threads,)) as prepared:
     if run.todo and networks is None:  # Loaded while the workers start on the videos.
-      networks = network.Networks(run.plan, settings.precision)
+      networks = network.Networks(run.plan, settings.precision, settings.multilabel)
     with tqdm.tqdm(total=len(run.todo), unit='video',
                    disable=None if progress is None else not progress,
                    desc='classify') as bar:

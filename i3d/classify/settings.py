@@ -12,7 +12,10 @@ from i3d.catalogue import paths
 from i3d.catalogue import Plan
 from i3d.classify import views
 from i3d.videosets import labelled
+from i3d.videosets import multilabel
 from i3d.videosets import sources
+
+VIDEO_SCORES = ('max', 'mean')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +47,10 @@ class Settings:
     plots: Write a PNG of the top classes' probabilities over time per video.
     model_dir: A model trained by `python -m i3d.train`, run instead of the release's
       checkpoints (with its own classes); `eval_type` and `checkpoint_dir` are unused.
+    multilabel: Score as multi-label video (`classify.multilabel`): set by a
+      multi-label `--videos` with `--labels`.
+    video_score: Multi-label: a video's logits are the `max` (Charades' convention in
+      PySlowFast) or the `mean` of its windows'.
   """
   eval_type: str = 'auto'
   imagenet_pretrained: bool = True
@@ -59,6 +66,8 @@ class Settings:
   precision: str = 'float32'
   plots: bool = True
   model_dir: Optional[str] = None
+  multilabel: bool = False
+  video_score: str = 'max'
 
   def __post_init__(self):
     choices = (('eval_type', catalogue.EVAL_TYPES_WITH_AUTO), ('recipe', catalogue.RECIPES),
@@ -85,6 +94,12 @@ class Settings:
       raise ValueError('spatial_views above 1 needs temporal_views (multi-view testing)')
     if self.top_k < 5:
       raise ValueError(f'top_k must be at least 5, got {self.top_k}')
+    if self.video_score not in VIDEO_SCORES:
+      raise ValueError(f'video_score must be one of {", ".join(VIDEO_SCORES)}, got '
+                       f'{self.video_score!r}')
+    if self.multilabel and self.temporal_views:
+      raise ValueError('multi-label scoring runs on the sliding windows, not '
+                       'temporal_views')
 
   @property
   def crop(self) -> str:
@@ -117,6 +132,8 @@ class Settings:
       identity['flow_impl'] = self.flow_impl
     if self.temporal_views:  # Only then: folders of sliding windows keep their claim.
       identity.update(temporal_views=self.temporal_views, spatial_views=self.spatial_views)
+    if self.multilabel:  # Likewise.
+      identity.update(multilabel=True, video_score=self.video_score)
     return identity
 
 
@@ -158,7 +175,11 @@ def define_flags():
   flags.DEFINE_string('labels', None, 'Class names (a classInd.txt or one name per line): '
                       '--videos is then a labelled set as python -m i3d.train reads it (a '
                       'UCF-101 list, HMDB-51 split files with lines marked 2, class '
-                      'folders, a CSV), and accuracy is reported.')
+                      'folders, a CSV), and accuracy is reported; for a multi-label CSV '
+                      '(Charades\' or path,labels; Charades_v1_classes.txt), mAP.')
+  flags.DEFINE_enum('video_score', 'max', list(VIDEO_SCORES), 'Multi-label sets: a '
+                    'video\'s logits are the max (Charades\' convention, as PySlowFast '
+                    'ensembles Charades views) or the mean of its windows\'.')
   flags.mark_flags_as_required(['videos', 'output_dir'])
 
 
@@ -177,9 +198,27 @@ def videos_and_settings_from_flags() -> Tuple[List[sources.Video], Settings]:
       window_stride=f.window_stride, temporal_views=f.temporal_views,
       spatial_views=int(f.spatial_views), batch_size=f.batch_size, top_k=f.top_k,
       precision=f.precision, plots=f.plots, model_dir=f.model_dir)
+  if f.labels and multilabel.is_multilabel(f.videos):
+    names = multilabel.read_class_names(f.labels)
+    labels = list(settings.make_plan().labels)
+    if names != labels:  # The actions' classes are indices into both.
+      raise sources.SourceError(
+          f'{f.labels}: its {len(names)} classes are not the network\'s {len(labels)} '
+          f'in its order (first difference: {_first_difference(names, labels)})')
+    videos, _, _ = multilabel.read_multilabel(f.videos, f.video_dir, names,
+                                              require_files=False)
+    return videos, dataclasses.replace(settings, multilabel=True,
+                                       video_score=f.video_score)
   if f.labels:
     videos, _, _ = labelled.read_labelled(
         f.videos, f.video_dir, 'test', labelled.read_class_names(f.labels),
         require_files=False)
     return videos, settings
   return sources.list_videos(f.videos, f.video_dir), settings
+
+
+def _first_difference(names: List[str], labels: List[str]) -> str:
+  for index, (name, label) in enumerate(zip(names, labels)):
+    if name != label:
+      return f'class {index} is {name!r}, the network\'s {label!r}'
+  return f'{min(len(names), len(labels))} classes in common, then one list ends'

@@ -40,7 +40,7 @@ def mean_average_precision(forward, actions: Sequence, num_classes: int,
   """Charades' per-video mAP (`mean_ap`) over `actions` (`multilabel.Actions`): a
   video's scores are its logits (the mean over time of the whole clip's), its targets
   the classes of its actions; `classify` scores a whole-video window the same."""
-  scores = np.stack([forward(clips.evaluation(a.video.path)).numpy()[0] for a in actions])
+  scores = np.stack([forward(clips.evaluation(a.path)).numpy()[0] for a in actions])
   targets = np.zeros_like(scores)
   for row, item in enumerate(actions):
     targets[row, [index for index, _, _ in item.spans]] = 1

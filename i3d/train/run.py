@@ -132,13 +132,10 @@ def _train(recipe, train_videos, eval_videos, output_dir, schedule, checkpoint_d
     write(f'continuing from {manager.latest_checkpoint} (step {int(state.step.numpy())})')
   else:
     write(f'initialised from {loaded}')
-  spans = None
-  if recipe.multilabel:  # `multilabel.Actions`: the videos and their actions.
-    spans = [item.spans for item in train_videos]
-    train_videos = [item.video for item in train_videos]
+  # `multilabel.Actions`: videos with their actions.
+  spans = [item.spans for item in train_videos] if recipe.multilabel else None
   if flow_cache is not None:
-    flow_cache.fill(list(train_videos) + [getattr(v, 'video', v) for v in eval_videos],
-                    write)
+    flow_cache.fill(list(train_videos) + list(eval_videos), write)
   clips = data.Clips(recipe, flow_cache)
   loader = data.ClipLoader(train_videos, recipe.classes, recipe, clips, spans)
   first = int(state.step.numpy())

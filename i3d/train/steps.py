@@ -104,7 +104,7 @@ def train_step_fn(strategy, state: State, recipe: Recipe):
                      tf.cast(context.replica_id_in_sync_group, tf.int64)])
     with tf.GradientTape() as tape:
       if recipe.multilabel:
-        per_time = state.model.per_time_logits(
+        per_time, _ = state.model.per_time_logits(
             clips, is_training=is_training, dropout_keep_prob=recipe.dropout_keep_prob,
             dropout_seed=seed)
         losses = multilabel.example_losses(per_time, labels)

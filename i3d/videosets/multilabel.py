@@ -31,11 +31,11 @@ Span = Tuple[int, float, float]  # Class index, start and end (seconds).
 
 
 @dataclasses.dataclass(frozen=True)
-class Actions:
-  """A video and its actions: `spans` (class index, start, end in seconds) and its
-  `length` in seconds as the list gives it (Charades' `length`; None: not given)."""
-  video: Video
-  spans: Tuple[Span, ...]
+class Actions(Video):
+  """A video with its actions: `spans` (class index, start, end in seconds) and its
+  `length` in seconds as the list gives it (Charades' `length`; None: not given). A
+  `Video` (its `label` None), so it goes wherever one goes."""
+  spans: Tuple[Span, ...] = ()
   length: Optional[float] = None
 
 
@@ -106,8 +106,8 @@ def read_multilabel(source: str, video_dir: Optional[str] = None,
   if not kept:
     raise SourceError(f'{source}: no videos')
   videos = sources.with_ids([(path, None) for path, _, _ in kept], root=root, where=source)
-  return ([Actions(v, spans, length) for v, (_, spans, length) in zip(videos, kept)],
-          list(class_names), skipped)
+  return ([Actions(v.id, v.path, None, spans, length)
+           for v, (_, spans, length) in zip(videos, kept)], list(class_names), skipped)
 
 
 def _header(source: str) -> List[str]:
