@@ -1,6 +1,7 @@
 """Precise batch norm: the statistics it sets equal those computed directly on the same
 batches (the first two layers, written here with TensorFlow's ops), the weights are
-untouched; and the training command applies it before evaluating and saving."""
+untouched; on two replicas each gets the mean over replicas and batches. (The training
+command's use of it: `tests/test_train.py`.)"""
 
 import os
 
@@ -81,3 +82,63 @@ def test_statistics_are_the_mean_of_the_batches_statistics(batches):
   assert all(np.array_equal(v.numpy(), weights[v.name]) for v in model.trainable_variables)
   # The moving averages decay as before (0.999) after the update.
   assert {m._decay for m in precise_bn.batch_norms(model)} == {0.999}  # pylint: disable=protected-access
+
+
+# Precise batch norm on two replicas (logical CPUs) of a random network: each replica's
+# copy of every moving statistic, and the first layer's statistics over the replicas'
+# batches computed directly, saved to argv[1].
+TWO_REPLICAS = r'''
+import sys
+import numpy as np
+import tensorflow as tf
+cpu = tf.config.list_physical_devices('CPU')[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from i3d.model import InceptionI3d
+from i3d.train import precise_bn
+from i3d.train import steps
+strategy = tf.distribute.MirroredStrategy(['/cpu:0', '/cpu:1'])
+tf.random.set_seed(0)
+with strategy.scope():
+  with tf.variable_creator_scope(steps._moving_averages_mean_aggregated):
+    model = InceptionI3d(num_classes=3)
+    model(tf.zeros([1, 9, 224, 224, 3]), is_training=False)
+rng = np.random.default_rng(0)
+# Two global batches of 4 clips; clips 0, 1 of a batch on replica 0, 2, 3 on replica 1,
+# whose clips are fainter, so that the replicas' statistics differ.
+faint = np.array([1, 1, .2, .2]).reshape(4, 1, 1, 1, 1)
+clips = np.stack([rng.uniform(-1, 1, (4, 9, 224, 224, 3)) * faint
+                  for _ in range(2)]).astype(np.float32)
+dataset = tf.data.Dataset.from_tensor_slices((clips, np.zeros((2, 4), np.int32)))
+precise_bn.PreciseBatchNorm(strategy, model).update(
+    iter(strategy.experimental_distribute_dataset(dataset)), 2)
+w = next(v for v in model.variables if v.name.endswith('Conv3d_1a_7x7/conv_3d/w:0'))
+expected = []
+for batch in clips:
+  for replica in (batch[:2], batch[2:]):
+    out = tf.nn.conv3d(replica, w, [1, 2, 2, 2, 1], 'SAME').numpy().reshape(-1, 64)
+    expected.append(out.astype(np.float64).mean(0))
+mean = next(m for m in model.variables
+            if m.name.endswith('Conv3d_1a_7x7/batch_norm/moving_mean:0'))
+copies = [c.numpy() for c in strategy.experimental_local_results(mean)]
+np.savez(sys.argv[1], copies=np.stack(copies), expected=np.mean(expected, 0),
+         per_replica=np.stack(expected))
+'''
+
+
+def test_every_replica_gets_the_mean_over_replicas_and_batches(tmp_path):
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  from tests.conftest import ROOT  # pylint: disable=g-import-not-at-top
+  out = tmp_path / 'replicas.npz'
+  done = subprocess.run([sys.executable, '-c', TWO_REPLICAS, str(out)], cwd=ROOT,
+                        capture_output=True, text=True, timeout=600)
+  assert done.returncode == 0, done.stderr
+  arrays = np.load(out)
+  copies, expected = arrays['copies'], arrays['expected']
+  assert copies.shape[0] == 2
+  np.testing.assert_array_equal(copies[0], copies[1])
+  np.testing.assert_allclose(copies[0], expected, rtol=1e-4,
+                             atol=1e-4 * np.abs(expected).max())
+  # The replicas' batches differ: one replica's statistics alone would not pass.
+  per_replica = arrays['per_replica']
+  assert np.abs(per_replica[0] - per_replica[1]).max() > 100 * 1e-4 * np.abs(expected).max()
