@@ -24,8 +24,13 @@ from bench import record  # pylint: disable=g-import-not-at-top,wrong-import-pos
 
 CLASSES = ('PanLeft', 'PanRight', 'ZoomIn', 'RotateClockwise')
 TRAIN_VIDEOS, TEST_VIDEOS, FRAMES = 64, 32, 48
+# pytorch-i3d's Charades trainer fine-tunes at learning rate 0.1 (its sigmoid losses,
+# averaged over classes and frames, give far smaller gradients than a softmax); at this
+# project's default 0.01 the loss barely moves in this budget (measured, seed 0: loss
+# 0.68 -> 0.54, held-out mAP 0.40 and localization mAP 0.18, random scores' 0.44, 0.19).
 RECIPE = ['--init', 'rgb_imagenet', '--freeze_batch_norm', '--noflip', '--num_frames', '16',
-          '--batch_size', '4', '--lr_schedule', 'cosine', '--warmup_steps', '10']
+          '--batch_size', '4', '--learning_rate', '0.1', '--lr_schedule', 'cosine',
+          '--warmup_steps', '10']
 
 _JSON = flags.DEFINE_string('json', None, 'Write the figures here.')
 _STEPS = flags.DEFINE_integer('steps', 100, 'Training steps of every run.')

@@ -35,8 +35,7 @@ def accuracy(forward, videos: Sequence[Video], class_names: Sequence[str],
   return scoring.accuracy(rows, class_names)
 
 
-def mean_average_precision(forward, actions: Sequence, num_classes: int,
-                           clips: data.Clips) -> Dict:
+def mean_average_precision(forward, actions: Sequence, clips: data.Clips) -> Dict:
   """Charades' per-video mAP (`mean_ap`) over `actions` (`multilabel.Actions`): a
   video's scores are its logits (the mean over time of the whole clip's), its targets
   the classes of its actions; `classify` scores a whole-video window the same."""

@@ -141,8 +141,7 @@ def _train(recipe, train_videos, eval_videos, output_dir, schedule, checkpoint_d
   first = int(state.step.numpy())
   forward = evaluate.predictor(state.model)  # Traced once, for every evaluation.
   if recipe.multilabel:
-    scores = lambda: evaluate.mean_average_precision(forward, eval_videos,
-                                                     len(recipe.classes), clips)
+    scores = lambda: evaluate.mean_average_precision(forward, eval_videos, clips)
   else:
     scores = lambda: evaluate.accuracy(forward, eval_videos, recipe.classes, clips)
   if first < recipe.steps:
