@@ -92,8 +92,9 @@ def plot(figures, path):
   figure, axes = plt.subplots(figsize=(7, 4.5))
   for name, run in figures['runs'].items():
     steps, mean, deviation = (np.array(v) for v in zip(*run['held_out_top1']))
+    seeds = len(run['seeds'])
     line, = axes.plot(steps, mean, marker='o', label=f'{name.replace("_", " ")} '
-                      f'({len(run["seeds"])} seeds)')
+                      f'({seeds} seed{"s" if seeds > 1 else ""})')
     axes.fill_between(steps, mean - deviation, mean + deviation, alpha=0.15,
                       color=line.get_color())
   axes.axhline(1 / len(CLASSES), color='grey', linestyle=':', label='chance')
