@@ -94,7 +94,6 @@ def write_reports(store, videos: Sequence[Video], labels: Sequence[str]) -> Dict
     store.write('metrics.json', json.dumps(metrics, indent=1).encode())
   counts = collections.Counter(row['status'] for row in rows)
   report = dict(metrics or {})
-  report.pop('per_class_ap', None)
   report['videos'] = {status: counts.get(status, 0) for status in ('ok', 'failed', 'pending')}
   return report
 
