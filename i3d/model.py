@@ -413,8 +413,9 @@ class InceptionI3d(snt.Module):
                       dropout_keep_prob: float = 1.0,
                       dropout_seed: Optional[tf.Tensor] = None) -> tf.Tensor:
     """The logits before their mean over time, `[B, T', num_classes]` (T' = the time
-    axis after the logits' 2x7x7 pool: ceil(T / 8) - 1), for scores per moment (multi-label training and localization). Arguments as `__call__`'s; the
-    model must be built up to the logits with `spatial_squeeze`."""
+    axis after the logits' 2x7x7 pool: ceil(T / 8) - 1), for scores per moment
+    (multi-label training and localization). Arguments as `__call__`'s; the model must
+    be built up to the logits with `spatial_squeeze`."""
     if self._final_endpoint not in ('Logits', 'Predictions') or not self._spatial_squeeze:
       raise ValueError('per_time_logits needs a model built to the logits with '
                        'spatial_squeeze')
