@@ -39,11 +39,16 @@ setuptools.setup(
         'tensorboard',  # python -m i3d.train's summaries.
     ],
     extras_require={
-        'test': ['pytest', 'scipy'],
+        # pytest-xdist: the suite's files spread over the cores (scripts/test.sh).
+        'test': ['pytest', 'pytest-xdist', 'scipy'],
         # classify.beam: the per-video work on Apache Beam runners.
         'beam': ['apache-beam>=2.50'],
         # classify.beam on a dask.distributed cluster (Beam's Dask runner).
         'dask': ['apache-beam[dask]>=2.50'],
+        # i3d.runtime: the OpenVINO back-end and int8 (NNCF); OpenVINO IR exports.
+        'openvino': ['openvino>=2026.4', 'nncf>=3.4'],
+        # python -m i3d.export --format onnx (tf2onnx), checked with ONNX Runtime.
+        'onnx': ['tf2onnx>=1.17', 'onnx>=1.17', 'onnxruntime>=1.20'],
     },
     license='Apache-2.0',
 )

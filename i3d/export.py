@@ -1,7 +1,11 @@
-r"""The release's networks as a SavedModel or TFLite files that need none of this code.
+r"""The release's networks (or a trained model) as files that need none of this code: a
+SavedModel, TFLite, ONNX or OpenVINO IR.
 
-  python -m i3d.export --eval_type rgb --output_dir E                 (a SavedModel)
-  python -m i3d.export --eval_type rgb --output_dir E --format tflite (three .tflite)
+  python -m i3d.export --eval_type rgb --output_dir E                   (a SavedModel)
+  python -m i3d.export --eval_type rgb --output_dir E --format tflite   (three .tflite)
+  python -m i3d.export --eval_type rgb --output_dir E --format onnx     (rgb.onnx)
+  python -m i3d.export --eval_type rgb --output_dir E --format openvino (rgb.xml, .bin)
+  python -m i3d.export --model_dir M --output_dir E --format onnx   (a trained model)
 
 The SavedModel's `serving_default` takes float32 `[B, T, 224, 224, C]` in [-1, 1], B and
 T free (T at least 9): `rgb` (C = 3) and/or `flow` (C = 2) as the evaluation type
@@ -18,6 +22,12 @@ convolutions as sums of 2D ones, one per temporal tap), for a fixed `--num_frame
 batch 1, as `<name>_float32.tflite`, `<name>_float16.tflite` (float16 weights) and
 `<name>_int8.tflite` (dynamic-range int8 weights), with `label_map.txt`; they return
 the logits, probabilities and features.
+
+ONNX (tf2onnx, opset 17) and OpenVINO IR (`openvino.convert_model`, float32 weights)
+models are converted from the SavedModel's function less its checks and strings: inputs
+as the SavedModel's (`rgb`, `flow`; axes `batch` and `frames` free, frames at least 9),
+outputs `logits`, `probabilities` and `features`, with `label_map.txt` beside them; they
+equal the library's logits to 1e-4 (`tests/test_export_runtimes.py`).
 """
 
 import os
@@ -36,6 +46,7 @@ from i3d import releases
 from i3d.catalogue import CHANNELS, IMAGE_SIZE, MIN_FRAMES
 from i3d.model import InceptionI3d
 from i3d.quiet_tf import tf
+from i3d.runtime import convert
 from i3d.system import faults
 from i3d.system import files
 
@@ -118,6 +129,36 @@ def export_saved_model(plan: catalogue.Plan, output_dir: str) -> str:
   return output_dir
 
 
+def plain_function(served: Served):
+  """The served outputs without the checks and the strings that ONNX and OpenVINO do
+  not convert, and the inputs' specs: any batch and length."""
+  specs = [tf.TensorSpec([None, None, IMAGE_SIZE, IMAGE_SIZE, CHANNELS[m]], tf.float32,
+                         name=m) for m in served.models]
+  names = list(served.models)
+  function = tf.function(lambda *inputs: served.outputs(dict(zip(names, inputs)),
+                                                        top_k=False), autograph=False)
+  return function, specs
+
+
+def export_runtime(plan: catalogue.Plan, output_dir: str, runtime: str) -> List[str]:
+  """Writes `<eval_type>.onnx` or `<eval_type>.xml` and `.bin`, and the label map, whole
+  or not at all; returns the model's paths."""
+  served = Served(load_models(plan), list(plan.labels), os.devnull)
+  function, specs = plain_function(served)
+  with files.folder_written_atomically(output_dir) as staging:
+    files.write_atomically(os.path.join(staging, LABEL_MAP),
+                           ('\n'.join(plan.labels) + '\n').encode())
+    if runtime == 'onnx':
+      proto = convert.to_onnx(function, specs)
+      names = [f'{plan.eval_type}.onnx']
+      files.write_atomically(os.path.join(staging, names[0]), proto.SerializeToString())
+    else:
+      model = convert.to_openvino(function.get_concrete_function(*specs))
+      names = [f'{plan.eval_type}.xml', f'{plan.eval_type}.bin']
+      convert.save_openvino(model, os.path.join(staging, names[0]))
+  return [os.path.join(output_dir, name) for name in names]
+
+
 def tflite_converter(saved_model: str, variant: str):
   converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)
   if variant in ('float16', 'int8'):
@@ -161,8 +202,11 @@ _EVAL_TYPE = shared.eval_type('rgb')
 _IMAGENET_PRETRAINED = shared.imagenet_pretrained()
 _CHECKPOINT_DIR = shared.checkpoint_dir()
 _OUTPUT_DIR = flags.DEFINE_string('output_dir', None, 'Where to write the model.')
-_FORMAT = flags.DEFINE_enum('format', 'saved_model', ['saved_model', 'tflite'],
-                            'A SavedModel, or three .tflite files.')
+_FORMAT = flags.DEFINE_enum('format', 'saved_model',
+                            ['saved_model', 'tflite', 'onnx', 'openvino'],
+                            'A SavedModel, three .tflite files, an ONNX model (pip install '
+                            '\'.[onnx]\') or OpenVINO IR (pip install \'.[openvino]\').')
+_MODEL_DIR = shared.model_dir()
 _NUM_FRAMES = flags.DEFINE_integer('num_frames', 64, 'Frames the TFLite models take.')
 
 
@@ -174,7 +218,7 @@ def check_output_dir(output_dir: str) -> None:
     return
   ours = {'saved_model.pb', 'variables', 'assets', 'fingerprint.pb', LABEL_MAP}
   others = [n for n in os.listdir(output_dir)
-            if n not in ours and not n.endswith('.tflite')]
+            if n not in ours and not n.endswith(('.tflite', '.onnx', '.xml', '.bin'))]
   if others:
     raise ValueError(f'{output_dir}: holds other files ({", ".join(sorted(others)[:3])}); '
                      'the export replaces the folder whole: name a new or empty one')
@@ -182,13 +226,20 @@ def check_output_dir(output_dir: str) -> None:
 
 def export() -> None:
   check_output_dir(_OUTPUT_DIR.value)
-  plan = catalogue.make_plan(_EVAL_TYPE.value, _IMAGENET_PRETRAINED.value,
-                             _CHECKPOINT_DIR.value)
+  if _MODEL_DIR.value:
+    plan = catalogue.model_plan(_MODEL_DIR.value)
+  else:
+    plan = catalogue.make_plan(_EVAL_TYPE.value, _IMAGENET_PRETRAINED.value,
+                               _CHECKPOINT_DIR.value)
   files.check_writable(os.path.join(_OUTPUT_DIR.value, LABEL_MAP))
   if _FORMAT.value == 'saved_model':
     export_saved_model(plan, _OUTPUT_DIR.value)
     print(f'wrote the SavedModel of {", ".join(plan.checkpoint_names)} to '
           f'{_OUTPUT_DIR.value}')
+    return
+  if _FORMAT.value in ('onnx', 'openvino'):
+    for path in export_runtime(plan, _OUTPUT_DIR.value, _FORMAT.value):
+      print(f'wrote {path} ({os.path.getsize(path) / 2**20:.1f} MiB)')
     return
   for variant, path in export_tflite(plan, _OUTPUT_DIR.value, _NUM_FRAMES.value).items():
     print(f'wrote {path} ({variant}, {os.path.getsize(path) / 2**20:.1f} MiB)')

@@ -56,17 +56,34 @@ def imagenet_pretrained() -> FlagHolder:
       'rgb600 has only rgb_scratch_kin600 and ignores it.')
 
 
-def precision(with_auto: bool = True) -> FlagHolder:
+def precision(with_auto: bool = True, with_int8: bool = False) -> FlagHolder:
   """`--precision`; `auto` (bfloat16 only where there are bfloat16 units) for the
-  commands that run a fixed network, not for training or the reference-exact FVD."""
+  commands that run a fixed network, not for training or the reference-exact FVD;
+  `int8` for those with a `--backend` (OpenVINO's)."""
+  choices = catalogue.PRECISION_CHOICES if with_auto else catalogue.PRECISIONS
   return flags.DEFINE_enum(
-      'precision', 'float32',
-      list(catalogue.PRECISION_CHOICES if with_auto else catalogue.PRECISIONS),
+      'precision', 'float32', list(choices) + ['int8'] * with_int8,
       'Precision of the networks: bfloat16 is faster only with bfloat16 units '
       '(AVX512_BF16, AMX, GPUs of compute capability 8.0 and up), several times slower '
       'elsewhere (with a warning)' +
-      ('; auto picks bfloat16 where those units are, else float32, and says which.'
-       if with_auto else '.'))
+      ('; auto picks bfloat16 where those units are, else float32, and says which'
+       if with_auto else '') +
+      ('; int8 (--backend openvino) quantizes the convolutions, calibrated on '
+       '--calibration' if with_int8 else '') + '.')
+
+
+def backend() -> FlagHolder:
+  """`--backend`, with int8's `--calibration` and `--calibration_clips`."""
+  flags.DEFINE_string(
+      'calibration', None, '--precision int8: the videos to calibrate on (a folder, a glob, '
+      'a list or a CSV, as --videos); default: the sample videos. The quantized network '
+      'is kept in the cache folder, so a machine calibrates once.')
+  flags.DEFINE_integer('calibration_clips', 256, '--precision int8: clips of 32 frames '
+                       'to calibrate on, spread evenly over the videos.', lower_bound=1)
+  return flags.DEFINE_enum(
+      'backend', catalogue.BACKENDS[0], list(catalogue.BACKENDS),
+      'Runs the networks on TensorFlow, or on OpenVINO (pip install \'.[openvino]\'), '
+      'compiled once per run: the same outputs to 1e-4 in float32, faster on CPUs.')
 
 
 def model_dir() -> FlagHolder:

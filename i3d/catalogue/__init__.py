@@ -19,6 +19,10 @@ from i3d.catalogue.releases import (EVAL_TYPES, EVAL_TYPES_WITH_AUTO, RELEASES,
 # `--precision` takes adds `auto`: bfloat16 where there are such units, else float32.
 PRECISIONS = ('float32', 'bfloat16')
 PRECISION_CHOICES = ('auto',) + PRECISIONS
+# Back-ends of the commands that run a fixed network many times (`i3d.runtime`), and
+# the precisions they take: int8 only on OpenVINO.
+BACKENDS = ('tensorflow', 'openvino')
+BACKEND_PRECISION_CHOICES = PRECISION_CHOICES + ('int8',)
 # Preprocessing recipes (see `i3d.preprocess.transforms`): the release's README, MediaPipe's.
 RECIPES = ('kinetics', 'mediapipe')
 # TV-L1 implementations (see `i3d.preprocess.flow`): the same flow, bit for bit, on every
@@ -34,7 +38,7 @@ def check_flow_impl(impl: str) -> str:
   return impl
 
 __all__ = [
-    'CHANNELS', 'CHECKPOINT_BASENAME', 'DEFAULT_FLOW_IMPL', 'EVAL_TYPES',
+    'BACKENDS', 'BACKEND_PRECISION_CHOICES', 'CHANNELS', 'CHECKPOINT_BASENAME', 'DEFAULT_FLOW_IMPL', 'EVAL_TYPES',
     'EVAL_TYPES_WITH_AUTO', 'FEATURE_SIZE', 'FLOW_IMPLS', 'FPS', 'IMAGE_SIZE', 'MIN_FRAMES',
     'MODALITIES', 'MissingCheckpointError', 'PRECISIONS', 'PRECISION_CHOICES', 'Plan',
     'RECIPES', 'RELEASES', 'RGB_EVAL_TYPES', 'Release', 'STREAMS', 'Stream',

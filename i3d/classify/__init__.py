@@ -9,7 +9,7 @@ The names below load on first use, so that the preprocessing workers, which impo
 from i3d.system import lazy
 
 _EXPORTS = {
-    'Networks': 'i3d.classify.network',
+    'Networks': 'i3d.runtime.networks',
     'RunSummary': 'i3d.classify.run',
     'Settings': 'i3d.classify.settings',
     'SettingsMismatchError': 'i3d.system.claims',

@@ -39,11 +39,11 @@ except ImportError as e:
 
 from i3d.catalogue import Plan  # pylint: disable=g-import-not-at-top
 from i3d.classify import launch as launch_lib  # pylint: disable=g-import-not-at-top
-from i3d.classify import network  # pylint: disable=g-import-not-at-top
 from i3d.classify import report  # pylint: disable=g-import-not-at-top
 from i3d.classify import work  # pylint: disable=g-import-not-at-top
 from i3d.classify import settings as settings_lib  # pylint: disable=g-import-not-at-top
 from i3d.classify.settings import Settings  # pylint: disable=g-import-not-at-top
+from i3d.runtime import backends  # pylint: disable=g-import-not-at-top
 from i3d.system import faults  # pylint: disable=g-import-not-at-top
 from i3d.system.store import is_local, open_store  # pylint: disable=g-import-not-at-top
 from i3d.videosets import sources  # pylint: disable=g-import-not-at-top
@@ -52,8 +52,8 @@ from i3d.videosets import sources  # pylint: disable=g-import-not-at-top
 class _SharedNetworks:
   """A worker process's networks, in a form `Shared` can hold (weakly)."""
 
-  def __init__(self, plan: Plan, precision: str, per_time: bool):
-    self.networks = network.Networks(plan, precision, per_time)
+  def __init__(self, plan: Plan, settings: Settings):
+    self.networks = backends.load_for(plan, settings, settings.multilabel)
 
 
 class ClassifyVideo(beam.DoFn):
@@ -70,8 +70,7 @@ class ClassifyVideo(beam.DoFn):
   def setup(self):
     # Held here: `Shared` keeps the networks only while a DoFn refers to them.
     self._loaded = self._shared.acquire(
-        lambda: _SharedNetworks(self._plan, self._settings.precision,
-                                self._settings.multilabel))
+        lambda: _SharedNetworks(self._plan, self._settings))
     self._store = open_store(self._output_dir)
 
   def process(self, video: sources.Video) -> Iterable[Tuple[str, str]]:

@@ -10,11 +10,11 @@ import tempfile
 from typing import Iterator, List, Optional, Sequence
 import zipfile
 
-from i3d import precision as precision_lib
 from i3d import releases
 from i3d.catalogue import Plan
 from i3d.classify import result as result_lib
 from i3d.classify.settings import Settings
+from i3d.runtime import backends
 from i3d.system import claims
 from i3d.system.lock import folder_lock
 from i3d.system.shards import Shard
@@ -80,7 +80,7 @@ def launched(videos: Sequence[Video], output_dir: str, settings: Settings,
   note = plan.note()
   if note:
     print(f'{program}: {note}', file=sys.stderr)
-  choice = precision_lib.choose(settings.precision)
+  choice = backends.choose_precision(settings.backend, settings.precision)
   if choice.message:
     print(f'{program}: {choice.message}', file=sys.stderr)
   settings = dataclasses.replace(settings, precision=choice.precision)

@@ -21,7 +21,7 @@ VIEWS_SCORE = 'the mean of the views\' softmax probabilities'
 MULTILABEL_SCORE = 'multi-label: the sigmoid of the {} of the windows\' logits'
 
 if TYPE_CHECKING:  # Only for the annotations: the networks need TensorFlow.
-  from i3d.classify.network import Networks  # pylint: disable=g-bad-import-order
+  from i3d.runtime.networks import Networks  # pylint: disable=g-bad-import-order
 
 
 def window_starts(num_frames: int, length: int, stride: int) -> List[int]:

@@ -15,13 +15,13 @@ from typing import Dict, Optional, Sequence, Tuple
 import cv2
 import tqdm
 
-from i3d import precision as precision_lib
 from i3d.classify import launch as launch_lib
-from i3d.classify import network
+from i3d.runtime import networks as network
 from i3d.classify import report
 from i3d.classify import scratch
 from i3d.classify import work
 from i3d.classify.settings import Settings
+from i3d.runtime import backends
 from i3d.system import faults
 from i3d.system.lock import folder_lock
 from i3d.system.pool import OrderedMap
@@ -114,7 +114,8 @@ def summarize(videos: Sequence[Video], output_dir: str,
   """
   plan = settings.make_plan()
   settings = dataclasses.replace(
-      settings, precision=precision_lib.choose(settings.precision).precision)
+      settings,
+      precision=backends.choose_precision(settings.backend, settings.precision).precision)
   store = open_store(output_dir)
   with folder_lock(output_dir, 'summary'):
     launch_lib.claim_output(store, settings, plan)
@@ -139,7 +140,7 @@ def _classify(run: launch_lib.Launch, workers: int, progress: Optional[bool],
   with OrderedMap(preprocess_job, jobs, processes=workers, ahead=workers + 1,
                   initializer=cv2.setNumThreads, initargs=(threads,)) as prepared:
     if run.todo and networks is None:  # Loaded while the workers start on the videos.
-      networks = network.Networks(run.plan, settings.precision, settings.multilabel)
+      networks = backends.load_for(run.plan, settings, settings.multilabel)
     with tqdm.tqdm(total=len(run.todo), unit='video',
                    disable=None if progress is None else not progress,
                    desc='classify') as bar:

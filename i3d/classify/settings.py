@@ -8,6 +8,7 @@ from absl import flags
 
 from i3d import catalogue
 from i3d import flags as shared
+from i3d import runtime
 from i3d.catalogue import paths
 from i3d.catalogue import Plan
 from i3d.classify import views
@@ -51,6 +52,9 @@ class Settings:
       multi-label `--videos` with `--labels`.
     video_score: Multi-label: a video's logits are the `max` (Charades' convention in
       PySlowFast) or the `mean` of its windows'.
+    backend: `tensorflow` or `openvino` (`i3d.runtime`); precision `int8` needs the
+      latter.
+    calibration_videos, calibration_clips: What int8 is calibrated on (`runtime.int8`).
   """
   eval_type: str = 'auto'
   imagenet_pretrained: bool = True
@@ -68,10 +72,14 @@ class Settings:
   model_dir: Optional[str] = None
   multilabel: bool = False
   video_score: str = 'max'
+  backend: str = 'tensorflow'
+  calibration_videos: Tuple[str, ...] = ()
+  calibration_clips: int = 256
 
   def __post_init__(self):
+    runtime.check(self.backend, self.precision)
     choices = (('eval_type', catalogue.EVAL_TYPES_WITH_AUTO), ('recipe', catalogue.RECIPES),
-               ('precision', catalogue.PRECISION_CHOICES),
+               ('precision', catalogue.BACKEND_PRECISION_CHOICES),
                ('flow_impl', catalogue.FLOW_IMPLS))
     for name, valid in choices:
       if getattr(self, name) not in valid:
@@ -134,6 +142,8 @@ class Settings:
       identity.update(temporal_views=self.temporal_views, spatial_views=self.spatial_views)
     if self.multilabel:  # Likewise.
       identity.update(multilabel=True, video_score=self.video_score)
+    identity.update(runtime.identity(self.backend, self.precision, self.calibration_videos,
+                                     self.calibration_clips))
     return identity
 
 
@@ -166,7 +176,8 @@ def define_flags():
   flags.DEFINE_integer('batch_size', 8, 'Windows (or views) per forward pass.',
                        lower_bound=1)
   flags.DEFINE_integer('top_k', 5, 'Classes kept per video.', lower_bound=5)
-  shared.precision()
+  shared.precision(with_int8=True)
+  shared.backend()
   flags.DEFINE_bool('plots', True, 'A PNG of the top classes over time per video.')
   flags.DEFINE_integer('workers', None, 'Preprocessing processes; default: every core.',
                        lower_bound=1)
@@ -197,7 +208,8 @@ def videos_and_settings_from_flags() -> Tuple[List[sources.Video], Settings]:
       window_frames=f.window_frames,
       window_stride=f.window_stride, temporal_views=f.temporal_views,
       spatial_views=int(f.spatial_views), batch_size=f.batch_size, top_k=f.top_k,
-      precision=f.precision, plots=f.plots, model_dir=f.model_dir)
+      precision=f.precision, plots=f.plots, model_dir=f.model_dir, backend=f.backend,
+      calibration_videos=runtime.calibration_from_flags(f), calibration_clips=f.calibration_clips)
   if f.labels and multilabel.is_multilabel(f.videos):
     names = multilabel.read_class_names(f.labels)
     labels = list(settings.make_plan().labels)

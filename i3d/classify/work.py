@@ -14,7 +14,7 @@ from i3d.classify import plot
 from i3d.classify import prediction
 from i3d.classify import result as result_lib
 from i3d.classify import scratch
-from i3d.classify.network import Networks
+from i3d.runtime.networks import Networks
 from i3d.classify.settings import Settings
 from i3d.system.store import Store
 from i3d.videosets.sources import Video

@@ -10,7 +10,7 @@ from i3d.features.settings import FeatureSettings
 from i3d.features.snippets import snippet_starts
 
 if TYPE_CHECKING:  # Only for the annotations: the networks need TensorFlow.
-  from i3d.classify.network import Networks  # pylint: disable=g-bad-import-order
+  from i3d.runtime.networks import Networks  # pylint: disable=g-bad-import-order
 
 
 def video_features(inputs: Dict[str, np.ndarray], networks: 'Networks',

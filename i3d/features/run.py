@@ -27,14 +27,14 @@ import cv2
 import numpy as np
 import tqdm
 
-from i3d import precision as precision_lib
 from i3d import releases
-from i3d.classify import network
+from i3d.runtime import networks as network
 from i3d.classify import scratch
 from i3d.features import extract
 from i3d.features.settings import FeatureSettings
 from i3d.preprocess import NATIVE
 from i3d.preprocess import video as video_lib
+from i3d.runtime import backends
 from i3d.system import claims
 from i3d.system import faults
 from i3d.system.lock import folder_lock
@@ -94,7 +94,7 @@ def extract_videos(videos: Sequence[Video], output_dir: str,
   if not is_local(output_dir):
     raise ValueError(f'{output_dir}: --output_dir must be a local folder')
   plan = settings.make_plan()
-  choice = precision_lib.choose(settings.precision)
+  choice = backends.choose_precision(settings.backend, settings.precision)
   if choice.message:
     print(f'features: {choice.message}', file=sys.stderr)
   settings = dataclasses.replace(settings, precision=choice.precision)
@@ -146,7 +146,7 @@ def _extract(store: LocalStore, todo: List[Video], plan, settings: FeatureSettin
   with OrderedMap(preprocess_job, jobs, processes=workers, ahead=workers + 1,
                   initializer=cv2.setNumThreads, initargs=(threads,)) as prepared:
     if todo and networks is None:  # Loaded while the workers start on the videos.
-      networks = network.Networks(plan, settings.precision)
+      networks = backends.load_for(plan, settings)
     with tqdm.tqdm(total=len(todo), unit='video', desc='features',
                    disable=None if progress is None else not progress) as bar:
       for video, outcome in zip(todo, prepared):

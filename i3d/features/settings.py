@@ -8,6 +8,7 @@ from absl import flags
 
 from i3d import catalogue
 from i3d import flags as shared
+from i3d import runtime
 from i3d.catalogue import paths
 from i3d.catalogue import Plan
 from i3d.classify import views
@@ -39,8 +40,8 @@ class FeatureSettings:
     fps: Frames per second the video is resampled to, or `native`: its own frames.
     spatial_views: Crops per snippet: 1 (the centre), 3 or 10 (see `classify.views`).
     batch_size: Snippets (times crops) per forward pass.
-    imagenet_pretrained, checkpoint_dir, recipe, flow_impl, precision: As in
-      classification (`classify.Settings`).
+    imagenet_pretrained, checkpoint_dir, recipe, flow_impl, precision, backend,
+      calibration_videos, calibration_clips: As in classification (`classify.Settings`).
   """
   streams: str = 'rgb'
   snippet_frames: int = 16
@@ -53,10 +54,14 @@ class FeatureSettings:
   recipe: str = 'kinetics'
   flow_impl: str = catalogue.DEFAULT_FLOW_IMPL
   precision: str = 'float32'
+  backend: str = 'tensorflow'
+  calibration_videos: Tuple[str, ...] = ()
+  calibration_clips: int = 256
 
   def __post_init__(self):
+    runtime.check(self.backend, self.precision)
     choices = (('streams', STREAMS), ('recipe', catalogue.RECIPES),
-               ('precision', catalogue.PRECISION_CHOICES),
+               ('precision', catalogue.BACKEND_PRECISION_CHOICES),
                ('flow_impl', catalogue.FLOW_IMPLS), ('spatial_views', views.SPATIAL_VIEWS))
     for name, valid in choices:
       if getattr(self, name) not in valid:
@@ -95,6 +100,8 @@ class FeatureSettings:
     }
     if 'flow' in plan.modalities:
       identity['flow_impl'] = self.flow_impl
+    identity.update(runtime.identity(self.backend, self.precision, self.calibration_videos,
+                                     self.calibration_clips))
     return identity
 
 
@@ -138,7 +145,8 @@ def define_flags():
   shared.checkpoint_dir()
   shared.recipe()
   shared.flow_impl()
-  shared.precision()
+  shared.precision(with_int8=True)
+  shared.backend()
   flags.DEFINE_integer('workers', None, 'Preprocessing processes; default: every core.',
                        lower_bound=1)
   shared.retry_failed()
@@ -167,5 +175,7 @@ def videos_and_settings_from_flags() -> Tuple[List[sources.Video], FeatureSettin
   settings = FeatureSettings(
       **chosen, batch_size=f.batch_size, imagenet_pretrained=f.imagenet_pretrained,
       checkpoint_dir=f.checkpoint_dir, recipe=f.recipe, flow_impl=f.flow_impl,
-      precision=f.precision)
+      precision=f.precision, backend=f.backend,
+      calibration_videos=runtime.calibration_from_flags(f),
+      calibration_clips=f.calibration_clips)
   return sources.list_videos(f.videos, f.video_dir), settings

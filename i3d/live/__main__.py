@@ -31,6 +31,7 @@ import numpy as np
 
 from i3d import catalogue
 from i3d import flags as shared
+from i3d import runtime
 from i3d.catalogue import CHANNELS, FPS, IMAGE_SIZE, MIN_FRAMES
 from i3d.live import source as stream_source
 from i3d.preprocess import pipeline
@@ -50,7 +51,8 @@ _TOP_K = flags.DEFINE_integer('top_k', 3, 'Classes printed per window.', lower_b
 _EVAL_TYPE = shared.eval_type('rgb', catalogue.RGB_EVAL_TYPES)
 _IMAGENET_PRETRAINED = shared.imagenet_pretrained()
 _CHECKPOINT_DIR = shared.checkpoint_dir()
-_PRECISION = shared.precision()
+_PRECISION = shared.precision(with_int8=True)
+_BACKEND = shared.backend()
 _OUTPUT = flags.DEFINE_string('output', None, 'Also write each window as a JSON line '
                               'here (written whole when the run ends).')
 
@@ -176,8 +178,7 @@ def write_records(path: str, records: List[str]) -> None:
 
 def stream() -> None:
   # Imported here: flags and errors first, TensorFlow only for a run.
-  from i3d import precision as precision_lib  # pylint: disable=g-import-not-at-top
-  from i3d.classify.network import Networks  # pylint: disable=g-import-not-at-top
+  from i3d.runtime import backends  # pylint: disable=g-import-not-at-top
 
   source = _SOURCE.value
   stream_source.check_source(source)
@@ -185,16 +186,21 @@ def stream() -> None:
     files.check_writable(_OUTPUT.value)
   plan = catalogue.make_plan(_EVAL_TYPE.value, _IMAGENET_PRETRAINED.value,
                              _CHECKPOINT_DIR.value)
-  choice = precision_lib.choose(_PRECISION.value)
+  runtime.check(_BACKEND.value, _PRECISION.value)
+  choice = backends.choose_precision(_BACKEND.value, _PRECISION.value)
   if choice.message:
     print(f'{PROGRAM}: {choice.message}', file=sys.stderr)
-  networks = Networks(plan, choice.precision)
+  networks = backends.load_networks(
+      plan, _BACKEND.value, choice.precision,
+      calibration_videos=runtime.calibration_from_flags(flags.FLAGS),
+      calibration_clips=flags.FLAGS.calibration_clips)
   # The first call traces the network; made before the stream starts, it is not
   # counted as latency.
   shape = (1, _WINDOW_FRAMES.value, IMAGE_SIZE, IMAGE_SIZE, CHANNELS['rgb'])
   networks(networks.streams[0], np.zeros(shape, np.float32))
   print(f'{source}: windows of {_WINDOW_FRAMES.value} frames every {_STRIDE.value} at '
-        f'{FPS} fps, {plan.checkpoint_names[0]} in {choice.precision}', flush=True)
+        f'{FPS} fps, {plan.checkpoint_names[0]} in {choice.precision}'
+        f'{" on OpenVINO" * (_BACKEND.value == "openvino")}', flush=True)
   tally = Tally()
   records = [] if _OUTPUT.value else None
   try:

@@ -1,0 +1,134 @@
+"""int8 post-training quantization of an OpenVINO model (NNCF), calibrated on clips of
+real video, and kept on disk so that a machine quantizes a network once.
+
+Calibration clips are `frames`-frame windows, preprocessed as the run preprocesses
+(its recipe, a centre crop; TV-L1 flow for a flow stream), at evenly spaced starts over
+the named videos together, each video getting clips in proportion to its length. NNCF
+collects each activation's range over them, quantizes weights per channel and
+activations per tensor (its `PERFORMANCE` preset: symmetric, what VNNI's int8 dot
+products take), and corrects the convolutions' biases for the rounding.
+
+Two convolutions stay in float (`float_layers`): the first, which sees the raw pixels,
+and the logits; measured on the sample videos (`bench/backends.py`).
+"""
+
+import dataclasses
+import hashlib
+import json
+import os
+from typing import List, Sequence, Tuple
+
+import numpy as np
+
+from i3d.catalogue import paths
+from i3d.preprocess import pipeline
+from i3d.runtime import convert
+from i3d.system import files
+
+DEFAULT_CLIPS = 256
+CLIP_FRAMES = 32
+# Changes whenever what stays in float does: part of the cache's key.
+FLOAT_LAYERS = ('Conv3d_1a_7x7', 'Logits')
+
+
+@dataclasses.dataclass(frozen=True)
+class Calibration:
+  """What int8 is calibrated on: videos (paths), how many clips, their preprocessing."""
+  videos: Tuple[str, ...]
+  clips: int = DEFAULT_CLIPS
+  frames: int = CLIP_FRAMES
+  recipe: str = 'kinetics'
+  flow_impl: str = 'fast'
+
+  def __post_init__(self):
+    if not self.videos:
+      raise ValueError('int8 calibration needs at least one video')
+    if self.clips < 1:
+      raise ValueError(f'calibration clips must be at least 1, got {self.clips}')
+
+  def describe(self) -> str:
+    return (f'{self.clips} clips of {self.frames} frames from {len(self.videos)} '
+            f'video{"s" * (len(self.videos) != 1)}')
+
+  def record(self) -> dict:
+    return {'videos': [os.path.basename(v) for v in self.videos], 'clips': self.clips,
+            'frames': self.frames}
+
+
+def clip_starts(lengths: Sequence[int], count: int, frames: int) -> List[Tuple[int, int]]:
+  """`count` (video index, start) pairs evenly spaced over the videos' possible starts
+  laid end to end (a video shorter than `frames` gives one start, 0)."""
+  spans = [max(n - frames, 0) + 1 for n in lengths]
+  total = sum(spans)
+  starts = []
+  for position in (np.arange(count) + 0.5) * total / count:
+    index = int(np.searchsorted(np.cumsum(spans), position, side='right'))
+    index = min(index, len(spans) - 1)
+    starts.append((index, int(position - sum(spans[:index]))))
+  return starts
+
+
+def calibration_clips(calibration: Calibration, modality: str) -> List[np.ndarray]:
+  """The clips `[1, frames, 224, 224, C]` of a stream's modality."""
+  options = pipeline.Options(recipe=calibration.recipe, progress=False,
+                             flow_impl=calibration.flow_impl)
+  arrays = [pipeline.video_to_arrays(path, [modality], options)[modality]
+            for path in calibration.videos]
+  starts = clip_starts([a.shape[1] for a in arrays], calibration.clips, calibration.frames)
+  return [arrays[i][:, start:start + calibration.frames] for i, start in starts]
+
+
+def _key(checkpoint_prefix: str, per_time: bool, calibration: Calibration,
+         modality: str) -> str:
+  """What decides the quantized model: the checkpoint's files, the graph's outputs, the
+  calibration videos and settings, and the tools' versions."""
+  import nncf  # pylint: disable=g-import-not-at-top
+  import openvino  # pylint: disable=g-import-not-at-top
+
+  def stamp(path):
+    status = os.stat(path)
+    return [os.path.abspath(path), status.st_size, status.st_mtime_ns]
+  folder = os.path.dirname(checkpoint_prefix)
+  checkpoint = sorted(stamp(os.path.join(folder, n)) for n in os.listdir(folder)
+                      if n.startswith(os.path.basename(checkpoint_prefix)))
+  described = {'checkpoint': checkpoint, 'per_time': per_time, 'modality': modality,
+               'videos': [stamp(v) for v in calibration.videos],
+               'settings': dataclasses.asdict(calibration) | {'videos': None},
+               'float_layers': FLOAT_LAYERS, 'nncf': nncf.__version__,
+               'openvino': openvino.__version__}
+  return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def float_layers(model) -> List[str]:
+  """The names of the convolutions kept in float: the first (Conv3d_1a_7x7, on the raw
+  pixels) and the last (the logits), in the graph's order."""
+  convolutions = [op.get_friendly_name() for op in model.get_ordered_ops()
+                  if op.get_type_name() == 'Convolution']
+  return [convolutions[0], convolutions[-1]]
+
+
+def quantize(model, clips: Sequence[np.ndarray]):
+  """The model with int8 convolutions (but `float_layers`), calibrated on `clips`."""
+  try:
+    import nncf  # pylint: disable=g-import-not-at-top
+  except ImportError as e:
+    raise convert.missing_extra('nncf', 'openvino') from e
+  return nncf.quantize(model, nncf.Dataset(list(clips)), subset_size=len(clips),
+                       preset=nncf.QuantizationPreset.PERFORMANCE,
+                       ignored_scope=nncf.IgnoredScope(names=float_layers(model)))
+
+
+def quantized(model, checkpoint_prefix: str, modality: str, per_time: bool,
+              calibration: Calibration):
+  """The int8 model of a converted network, from the cache folder when this checkpoint
+  was already quantized with this calibration, else quantized now and kept there."""
+  import openvino  # pylint: disable=g-import-not-at-top
+  folder = os.path.join(paths.cache_dir(), 'int8',
+                        _key(checkpoint_prefix, per_time, calibration, modality))
+  xml = os.path.join(folder, 'model.xml')
+  if os.path.isfile(xml):
+    return openvino.Core().read_model(xml)
+  result = quantize(model, calibration_clips(calibration, modality))
+  with files.folder_written_atomically(folder) as staging:
+    convert.save_openvino(result, os.path.join(staging, 'model.xml'))
+  return result

@@ -1,0 +1,111 @@
+"""The OpenVINO back-end (`--backend openvino`): the TensorFlow networks' outputs in
+float32, int8 that keeps the sample videos' answers, precision set explicitly, and
+folders that keep to the back-end they were started with."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from i3d import catalogue
+from i3d import provision
+from i3d import runtime
+from i3d.runtime import networks as network
+from i3d.precision import PrecisionError
+from i3d.runtime import int8
+from i3d.runtime import openvino_networks
+from tests.conftest import ROOT
+from tests.test_export import SAMPLE
+
+VIDEOS = os.path.join(ROOT, 'data', 'samples', 'videos')
+# Few clips keep the test short; the default (256) is what bench/backends.py measures.
+TEST_CALIBRATION_CLIPS = '32'
+
+
+def test_int8_runs_on_openvino_only_and_tensorflow_folders_keep_their_claim():
+  with pytest.raises(ValueError, match='int8 runs on --backend openvino only'):
+    runtime.check('tensorflow', 'int8')
+  with pytest.raises(ValueError, match="Unknown backend 'onnx'"):
+    runtime.check('onnx', 'float32')
+  runtime.check('openvino', 'int8')
+  assert runtime.identity('tensorflow', 'float32', (), 256) == {}
+  assert runtime.identity('openvino', 'bfloat16', (), 256) == {'backend': 'openvino'}
+  assert runtime.identity('openvino', 'int8', ('/v/a.mp4', '/w/b.avi'), 64) == {
+      'backend': 'openvino', 'calibration': {'videos': ['a.mp4', 'b.avi'], 'clips': 64}}
+
+
+def test_calibration_clips_are_spread_evenly_over_the_videos_together():
+  # Starts 0..68 of a 100-frame video, then 0..8 of a 40-frame one: 78 in all, six
+  # clips at the centres of six equal parts (6.5, 19.5, ..., 71.5), rounded down.
+  assert int8.clip_starts([100, 40], 6, 32) == [(0, 6), (0, 19), (0, 32), (0, 45),
+                                                (0, 58), (1, 2)]
+  # A video shorter than a clip has one start.
+  assert int8.clip_starts([10], 3, 32) == [(0, 0)] * 3
+
+
+def test_openvino_precision_is_explicit(monkeypatch):
+  monkeypatch.setattr(openvino_networks, 'has_bfloat16', lambda: False)
+  assert openvino_networks.choose('auto')[0] == 'float32'
+  assert openvino_networks.choose('int8') == ('int8', None)
+  with pytest.raises(PrecisionError, match='no bfloat16 units'):
+    openvino_networks.choose('bfloat16')
+  monkeypatch.setattr(openvino_networks, 'has_bfloat16', lambda: True)
+  assert openvino_networks.choose('auto')[0] == 'bfloat16'
+  assert openvino_networks.HINTS == {'float32': 'f32', 'bfloat16': 'bf16', 'int8': 'f32'}
+
+
+def test_openvino_networks_equal_tensorflows_in_float32():
+  provision.provision()
+  plan = catalogue.make_plan('rgb', True, os.path.join(ROOT, 'data', 'checkpoints'))
+  clips = np.load(SAMPLE)[:, :24]
+  clips = np.concatenate([clips, clips[:, ::-1]])
+  expected = network.Networks(plan, per_time=True).call_per_time('rgb', clips)
+  got = openvino_networks.OpenVinoNetworks(plan, per_time=True).call_per_time('rgb', clips)
+  for name, want, have in zip(('logits', 'features', 'per_time_logits'), expected, got):
+    assert have.shape == want.shape and have.dtype == np.float32, name
+    np.testing.assert_allclose(have, want, rtol=1e-4, atol=1e-4 * np.abs(want).max(),
+                               err_msg=name)
+
+
+def classify(output, *extra, cache=None):
+  env = dict(os.environ, I3D_CACHE_DIR=str(cache)) if cache else None
+  return subprocess.run(
+      [sys.executable, '-m', 'i3d.classify', '--videos', VIDEOS, '--eval_type', 'rgb',
+       '--output_dir', str(output), '--noplots', *extra], cwd=ROOT, capture_output=True,
+      text=True, timeout=900, env=env)
+
+
+def top1(output):
+  lines = (output / 'summary.csv').read_text().splitlines()
+  header = lines[0].split(',')
+  return {row.split(',')[0]: row.split(',')[header.index('top1')] for row in lines[1:]}
+
+
+def test_classify_in_int8_keeps_the_top1_of_float32(tmp_path):
+  provision.provision()
+  reference = classify(tmp_path / 'tensorflow')
+  assert reference.returncode == 0, reference.stderr
+  quantized = classify(tmp_path / 'int8', '--backend', 'openvino', '--precision', 'int8',
+                       '--calibration_clips', TEST_CALIBRATION_CLIPS,
+                       cache=tmp_path / 'cache')  # Quantized now, not found from before.
+  assert quantized.returncode == 0, quantized.stderr
+  assert len(list((tmp_path / 'cache' / 'int8').iterdir())) == 1
+  expected = top1(tmp_path / 'tensorflow')
+  assert len(expected) == 4
+  assert top1(tmp_path / 'int8') == expected
+  recorded = json.loads((tmp_path / 'int8' / 'run.json').read_text())
+  assert recorded['backend'] == 'openvino' and recorded['precision'] == 'int8'
+  assert recorded['calibration'] == {'clips': int(TEST_CALIBRATION_CLIPS), 'videos': [
+      'bigbuckbunny.mp4', 'bikes.mp4', 'carphone_distorted.mp4', 'carphone_pristine.mp4']}
+  # A folder keeps to its back-end, and int8 needs OpenVINO: one line each, nothing run.
+  refused = classify(tmp_path / 'tensorflow', '--backend', 'openvino')
+  assert refused.returncode == 1
+  assert 'made with other settings' in refused.stderr and 'openvino' in refused.stderr
+  refused = classify(tmp_path / 'other', '--precision', 'int8')
+  assert refused.returncode == 1
+  assert refused.stderr.strip().splitlines()[-1].endswith(
+      'precision int8 runs on --backend openvino only')
+  assert not (tmp_path / 'other').exists()
