@@ -38,6 +38,7 @@ TF_ENABLE_ONEDNN_OPTS=0 .venv/bin/python bench/forward.py \
 .venv/bin/python bench/fvd.py --json "$results/fvd.json"
 .venv/bin/python bench/fvd_protocols.py --json "$results/fvd_protocols.json"
 .venv/bin/python bench/export.py --json "$results/export.json"
+.venv/bin/python bench/backends.py --json "$results/backends.json"
 .venv/bin/python bench/stream.py --json "$results/stream.json"
 .venv/bin/python bench/train_speed.py --json "$results/train_speed.json"
 .venv/bin/python bench/train_motion.py --json "$results/train_motion.json" --plot "$results/train_motion.png"

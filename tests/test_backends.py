@@ -109,3 +109,31 @@ def test_classify_in_int8_keeps_the_top1_of_float32(tmp_path):
   assert refused.stderr.strip().splitlines()[-1].endswith(
       'precision int8 runs on --backend openvino only')
   assert not (tmp_path / 'other').exists()
+
+
+def test_features_and_live_on_openvino_equal_tensorflows(tmp_path):
+  provision.provision()
+  bunny = os.path.join(VIDEOS, 'bigbuckbunny.mp4')
+  features, windows = {}, {}
+  for backend in ('tensorflow', 'openvino'):
+    out = tmp_path / backend
+    done = subprocess.run(
+        [sys.executable, '-m', 'i3d.features', '--videos', bunny[:-4] + '.*', '--output_dir',
+         str(out / 'features'), '--snippet_frames', '32', '--snippet_stride', '50',
+         '--backend', backend], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    features[backend] = np.load(out / 'features' / 'bigbuckbunny.npy')
+    done = subprocess.run(
+        [sys.executable, '-m', 'i3d.live', '--source', bunny, '--window_frames', '16',
+         '--stride', '58', '--output', str(out / 'live.jsonl'), '--backend', backend],
+        cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    windows[backend] = [json.loads(line) for line in open(out / 'live.jsonl')]
+  assert features['tensorflow'].shape == (3, 1024)  # 132 frames: starts 0, 50, 100.
+  np.testing.assert_allclose(features['openvino'], features['tensorflow'], rtol=1e-4,
+                             atol=1e-5)
+  assert [w['start_frame'] for w in windows['openvino']] == [
+      w['start_frame'] for w in windows['tensorflow']] == [0, 58, 116]
+  for got, expected in zip(windows['openvino'], windows['tensorflow']):
+    np.testing.assert_allclose(got['logits'], expected['logits'], rtol=1e-4,
+                               atol=1e-4 * np.abs(expected['logits']).max())

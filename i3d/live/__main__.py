@@ -198,12 +198,12 @@ def stream() -> None:
   # counted as latency.
   shape = (1, _WINDOW_FRAMES.value, IMAGE_SIZE, IMAGE_SIZE, CHANNELS['rgb'])
   networks(networks.streams[0], np.zeros(shape, np.float32))
-  print(f'{source}: windows of {_WINDOW_FRAMES.value} frames every {_STRIDE.value} at '
-        f'{FPS} fps, {plan.checkpoint_names[0]} in {choice.precision}'
-        f'{" on OpenVINO" * (_BACKEND.value == "openvino")}', flush=True)
   tally = Tally()
   records = [] if _OUTPUT.value else None
-  try:
+  try:  # Entered before the first line: a Ctrl-C once it is shown gets the summary.
+    print(f'{source}: windows of {_WINDOW_FRAMES.value} frames every {_STRIDE.value} at '
+          f'{FPS} fps, {plan.checkpoint_names[0]} in {choice.precision}'
+          f'{" on OpenVINO" * (_BACKEND.value == "openvino")}', flush=True)
     classify_stream(source, networks, _WINDOW_FRAMES.value, _STRIDE.value, _TOP_K.value,
                     _REALTIME.value, tally, records)
   finally:

@@ -9,6 +9,7 @@ float32), `bfloat16` with the bfloat16 hint, refused where the CPU has no bfloat
 (OpenVINO would run float32 instead, silently).
 """
 
+import functools
 from typing import Optional, Tuple
 
 import numpy as np
@@ -60,6 +61,11 @@ def choose(requested: str) -> Tuple[str, Optional[str]]:
   return requested, None
 
 
+def _convert(model, channels: int, per_time: bool):
+  function = network.compile_forward(model, channels, per_time)
+  return convert.to_openvino(function.get_concrete_function())
+
+
 class OpenVinoNetworks:
   """`Networks` run by OpenVINO: the same calls, the same outputs (float32 NumPy).
 
@@ -83,11 +89,12 @@ class OpenVinoNetworks:
     self._requests = {}
     for stream in plan.streams:
       model = releases.load_stream(stream)
-      function = network.compile_forward(model, stream.release.channels, per_time)
-      converted = convert.to_openvino(function.get_concrete_function())
+      convert_model = functools.partial(_convert, model, stream.release.channels, per_time)
       if precision == 'int8':
-        converted = int8.quantized(converted, stream.prefix, stream.modality,
-                                   per_time, calibration)
+        converted = int8.quantized(convert_model, stream.prefix, stream.modality, per_time,
+                                   calibration)
+      else:
+        converted = convert_model()
       compiled = runtime.compile_model(converted, 'CPU',
                                        {'INFERENCE_PRECISION_HINT': HINTS[precision]})
       self._requests[stream.name] = compiled.create_infer_request()
