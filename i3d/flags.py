@@ -78,8 +78,9 @@ def backend() -> FlagHolder:
       'calibration', None, '--precision int8: the videos to calibrate on (a folder, a glob, '
       'a list or a CSV, as --videos); default: the sample videos. The quantized network '
       'is kept in the cache folder, so a machine calibrates once.')
-  flags.DEFINE_integer('calibration_clips', 256, '--precision int8: clips of 32 frames '
-                       'to calibrate on, spread evenly over the videos.', lower_bound=1)
+  flags.DEFINE_integer('calibration_clips', catalogue.CALIBRATION_CLIPS,
+                       '--precision int8: clips of 32 frames to calibrate on, spread '
+                       'evenly over the videos.', lower_bound=1)
   return flags.DEFINE_enum(
       'backend', catalogue.BACKENDS[0], list(catalogue.BACKENDS),
       'Runs the networks on TensorFlow, or on OpenVINO (pip install \'.[openvino]\'), '

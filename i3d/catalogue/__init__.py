@@ -23,6 +23,8 @@ PRECISION_CHOICES = ('auto',) + PRECISIONS
 # the precisions they take: int8 only on OpenVINO.
 BACKENDS = ('tensorflow', 'openvino')
 BACKEND_PRECISION_CHOICES = PRECISION_CHOICES + ('int8',)
+# int8's calibration clips by default (`i3d.runtime.int8`).
+CALIBRATION_CLIPS = 256
 # Preprocessing recipes (see `i3d.preprocess.transforms`): the release's README, MediaPipe's.
 RECIPES = ('kinetics', 'mediapipe')
 # TV-L1 implementations (see `i3d.preprocess.flow`): the same flow, bit for bit, on every
@@ -38,7 +40,7 @@ def check_flow_impl(impl: str) -> str:
   return impl
 
 __all__ = [
-    'BACKENDS', 'BACKEND_PRECISION_CHOICES', 'CHANNELS', 'CHECKPOINT_BASENAME', 'DEFAULT_FLOW_IMPL', 'EVAL_TYPES',
+    'BACKENDS', 'BACKEND_PRECISION_CHOICES', 'CALIBRATION_CLIPS', 'CHANNELS', 'CHECKPOINT_BASENAME', 'DEFAULT_FLOW_IMPL', 'EVAL_TYPES',
     'EVAL_TYPES_WITH_AUTO', 'FEATURE_SIZE', 'FLOW_IMPLS', 'FPS', 'IMAGE_SIZE', 'MIN_FRAMES',
     'MODALITIES', 'MissingCheckpointError', 'PRECISIONS', 'PRECISION_CHOICES', 'Plan',
     'RECIPES', 'RELEASES', 'RGB_EVAL_TYPES', 'Release', 'STREAMS', 'Stream',

@@ -16,12 +16,12 @@ import cv2
 import tqdm
 
 from i3d.classify import launch as launch_lib
-from i3d.runtime import networks as network
 from i3d.classify import report
 from i3d.classify import scratch
 from i3d.classify import work
 from i3d.classify.settings import Settings
 from i3d.runtime import backends
+from i3d.runtime import networks as network
 from i3d.system import faults
 from i3d.system.lock import folder_lock
 from i3d.system.pool import OrderedMap

@@ -74,7 +74,7 @@ class Settings:
   video_score: str = 'max'
   backend: str = 'tensorflow'
   calibration_videos: Tuple[str, ...] = ()
-  calibration_clips: int = 256
+  calibration_clips: int = catalogue.CALIBRATION_CLIPS
 
   def __post_init__(self):
     runtime.check(self.backend, self.precision)

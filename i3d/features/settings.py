@@ -56,7 +56,7 @@ class FeatureSettings:
   precision: str = 'float32'
   backend: str = 'tensorflow'
   calibration_videos: Tuple[str, ...] = ()
-  calibration_clips: int = 256
+  calibration_clips: int = catalogue.CALIBRATION_CLIPS
 
   def __post_init__(self):
     runtime.check(self.backend, self.precision)

@@ -32,12 +32,13 @@ from typing import Any, Callable, List, Sequence, Tuple
 
 import numpy as np
 
+from i3d import catalogue
 from i3d.catalogue import paths
 from i3d.preprocess import pipeline
 from i3d.runtime import convert
 from i3d.system import files
 
-DEFAULT_CLIPS = 256
+DEFAULT_CLIPS = catalogue.CALIBRATION_CLIPS
 CLIP_FRAMES = 32
 # NNCF's settings, part of the cache's key.
 SETTINGS = {'preset': 'mixed', 'fast_bias_correction': False}
