@@ -63,10 +63,6 @@ class Calibration:
     return (f'{self.clips} clips of {self.frames} frames from {len(self.videos)} '
             f'video{"s" * (len(self.videos) != 1)}')
 
-  def record(self) -> dict:
-    return {'videos': [os.path.basename(v) for v in self.videos], 'clips': self.clips,
-            'frames': self.frames}
-
 
 def clip_starts(lengths: Sequence[int], count: int, frames: int) -> List[Tuple[int, int]]:
   """`count` (video index, start) pairs evenly spaced over the videos' possible starts

@@ -61,8 +61,10 @@ def choose(requested: str) -> Tuple[str, Optional[str]]:
   return requested, None
 
 
-def _convert(model, channels: int, per_time: bool):
-  function = network.compile_forward(model, channels, per_time)
+def _convert(stream, per_time: bool):
+  """A stream's network loaded from its checkpoint and converted to OpenVINO."""
+  model = releases.load_stream(stream)
+  function = network.compile_forward(model, stream.release.channels, per_time)
   return convert.to_openvino(function.get_concrete_function())
 
 
@@ -88,8 +90,8 @@ class OpenVinoNetworks:
     self.labels = list(plan.labels)
     self._requests = {}
     for stream in plan.streams:
-      model = releases.load_stream(stream)
-      convert_model = functools.partial(_convert, model, stream.release.channels, per_time)
+      # Loaded only to be converted: a cached int8 network needs neither.
+      convert_model = functools.partial(_convert, stream, per_time)
       if precision == 'int8':
         converted = int8.quantized(convert_model, stream.prefix, stream.modality, per_time,
                                    calibration)
