@@ -89,10 +89,10 @@ def top_classes(output):
 
 def test_classify_in_int8_keeps_float32s_classes_within_the_measured_bound(tmp_path):
   """Measured (2026-11-30, 32 and 256 calibration clips alike): int8 keeps float32's top-1
-  on three of the four sample videos; on carphone_pristine, whose float32 top-1
-  (beatboxing, 0.069) and second (yawning) are close, int8 swaps them, float32's top-1
-  third in int8's top 5. Asserted: top-1 on three, float32's top-1 in int8's top 5 on
-  all four."""
+  on three of the four sample videos, its videos' logits within 0.85 of float32's. On
+  carphone_pristine float32's first two (beatboxing, yawning) are 0.105 apart, under
+  int8's error, and int8 swaps them, float32's top-1 third. Asserted: top-1 on three,
+  float32's top-1 in int8's top 3 on all four, logits within 1.2."""
   provision.provision()
   reference = classify(tmp_path / 'tensorflow')
   assert reference.returncode == 0, reference.stderr
@@ -105,7 +105,11 @@ def test_classify_in_int8_keeps_float32s_classes_within_the_measured_bound(tmp_p
   got = top_classes(tmp_path / 'int8')
   assert sorted(got) == sorted(expected) and len(expected) == 4
   assert sum(got[v][0] == expected[v][0] for v in expected) >= 3
-  assert all(expected[v][0] in got[v][1] for v in expected)
+  assert all(expected[v][0] in got[v][1][:3] for v in expected)
+  logits = {run: np.stack([np.load(tmp_path / run / 'videos' / f'{v}.npz')['logits']
+                           for v in sorted(expected)]) for run in ('tensorflow', 'int8')}
+  print('largest logit difference', np.abs(logits['int8'] - logits['tensorflow']).max())
+  assert np.abs(logits['int8'] - logits['tensorflow']).max() < 1.2
   recorded = json.loads((tmp_path / 'int8' / 'run.json').read_text())
   assert recorded['backend'] == 'openvino' and recorded['precision'] == 'int8'
   assert recorded['calibration'] == {'clips': int(TEST_CALIBRATION_CLIPS), 'videos': [
