@@ -108,7 +108,6 @@ def test_classify_in_int8_keeps_float32s_classes_within_the_measured_bound(tmp_p
   assert all(expected[v][0] in got[v][1][:3] for v in expected)
   logits = {run: np.stack([np.load(tmp_path / run / 'videos' / f'{v}.npz')['logits']
                            for v in sorted(expected)]) for run in ('tensorflow', 'int8')}
-  print('largest logit difference', np.abs(logits['int8'] - logits['tensorflow']).max())
   assert np.abs(logits['int8'] - logits['tensorflow']).max() < 1.2
   recorded = json.loads((tmp_path / 'int8' / 'run.json').read_text())
   assert recorded['backend'] == 'openvino' and recorded['precision'] == 'int8'
