@@ -49,6 +49,9 @@ RUNS = {
 }
 CLASSES = ('PanLeft', 'PanRight', 'TiltUp', 'TiltDown')
 TRAIN_PER_CLASS = 36
+TEST_PER_CLASS = 12
+FRAMES = 32
+SIZE = (160, 120)
 
 _JSON = flags.DEFINE_string('json', None, 'Write the figures here.')
 _PLOT = flags.DEFINE_string('plot', None, 'Write the plot (PNG) here.')
@@ -121,7 +124,8 @@ def main(unused_argv):
   with tempfile.TemporaryDirectory() as scratch:
     data = _DATA.value or os.path.join(scratch, 'motions')
     if not os.path.exists(os.path.join(data, 'classInd.txt')):
-      camera_motion.generate(data, TRAIN_PER_CLASS, 12, 32, (160, 120), classes=CLASSES)
+      camera_motion.generate(data, TRAIN_PER_CLASS, TEST_PER_CLASS, FRAMES, SIZE,
+                             classes=CLASSES)
     figures = {'set': f'{len(CLASSES)} classes ({", ".join(CLASSES)}), '
                       f'{TRAIN_PER_CLASS} training clips '
                       'each (Big Buck Bunny pictures), 12 test clips each (bikes and '

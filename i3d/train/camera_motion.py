@@ -59,19 +59,6 @@ def motion_of(name: str, speed: float) -> Motion:
   }[name]
 
 
-def render(picture: np.ndarray, motion: Motion, frames: int, size: Tuple[int, int],
-           rng: np.random.Generator) -> List[np.ndarray]:
-  """Frames `size` (W, H) of a camera moving over `picture` (RGB uint8).
-
-  The view starts at a random place, covering half the picture's height; frame k maps
-  the view's pixel p to the picture's `centre_k + R_k S_k (p - view centre)`, so a
-  clockwise camera turns the picture anticlockwise on screen."""
-  view = View.start(picture, size, rng)
-  return [view.frame(picture, motion.zoom ** k, np.deg2rad(motion.angle * k),
-                     np.array([motion.dx, motion.dy]) * view.scale * k)
-          for k in range(frames)]
-
-
 def render_path(picture: np.ndarray, motions: Sequence[Motion], size: Tuple[int, int],
                 rng: np.random.Generator) -> List[np.ndarray]:
   """As `render`, with frame k's change `motions[k]`: one frame per motion, the first
@@ -105,6 +92,15 @@ class View:
                        rng.uniform(span, max(span, height - span))])
     return cls(centre, scale, size)
 
+  def film(self, picture: np.ndarray, motion: Motion, frames: int) -> List[np.ndarray]:
+    """`frames` frames of the camera moving by `motion` each frame from this view over
+    `picture` (RGB uint8): frame k maps the view's pixel p to the picture's
+    `centre_k + R_k S_k (p - view centre)`, so a clockwise camera turns the picture
+    anticlockwise on screen."""
+    return [self.frame(picture, motion.zoom ** k, np.deg2rad(motion.angle * k),
+                       np.array([motion.dx, motion.dy]) * self.scale * k)
+            for k in range(frames)]
+
   def frame(self, picture: np.ndarray, zoom: float, theta: float,
             shift: np.ndarray) -> np.ndarray:
     """The view zoomed by `zoom`, turned by `theta` (radians) and moved by `shift`
@@ -120,15 +116,49 @@ class View:
                           borderMode=cv2.BORDER_REFLECT)
 
 
-def pictures(names: Sequence[str], per_video: int) -> List[np.ndarray]:
-  """Still frames spread over each video, as pictures to film."""
+def pictures(names: Sequence[str], per_video: int) -> List[Tuple[str, np.ndarray]]:
+  """Still frames spread over each video, as pictures to film: (video, frame)."""
   folder = sample.sample_videos()
   stills = []
   for name in names:
     frames = list(video_lib.read_frames(os.path.join(folder, name)))
     for i in np.linspace(0, len(frames) - 1, per_video).astype(int):
-      stills.append(frames[i])
+      stills.append((name, frames[i]))
   return stills
+
+
+@dataclasses.dataclass(frozen=True)
+class Clip:
+  """One clip of a set: its path in the set's folder, split, class index (from 1), the
+  video its picture is a still of, and the camera's motion and starting view."""
+  relative: str
+  split: str
+  label: int
+  source: str
+  picture: np.ndarray
+  motion: Motion
+  view: View
+
+
+def plan(train_per_class: int, test_per_class: int, size: Tuple[int, int], seed: int = 0,
+         classes: Sequence[str] = CLASSES) -> List[Clip]:
+  """The clips `generate` writes, in its order, from the same seeded draws: what each
+  clip films, without writing it (`bench/train_motion_errors.py` reads the pictures)."""
+  unknown = sorted(set(classes) - set(CLASSES))
+  if unknown:
+    raise ValueError(f'unknown camera motions {unknown}; known: {", ".join(CLASSES)}')
+  rng = np.random.default_rng(seed)
+  splits = {'train': pictures(TRAIN_VIDEOS, 12), 'test': pictures(TEST_VIDEOS, 6)}
+  clips = []
+  for index, name in enumerate(classes, start=1):
+    for split, count in (('train', train_per_class), ('test', test_per_class)):
+      for clip in range(count):
+        source, picture = splits[split][rng.integers(len(splits[split]))]
+        motion = motion_of(name, rng.uniform(1.0, 2.5))
+        group = clip + (1 if split == 'train' else 100)
+        clips.append(Clip(f'{name}/v_{name}_g{group:02d}_c01.avi', split, index, source,
+                          picture, motion, View.start(picture, size, rng)))
+  return clips
 
 
 def write_avi(path: str, frames: Sequence[np.ndarray], fps: int = 25) -> None:
@@ -155,23 +185,15 @@ def generate(output_dir: str, train_per_class: int, test_per_class: int, frames:
              classes: Sequence[str] = CLASSES) -> None:
   """Writes the set in UCF-101's layout (see the module's docstring); `classes`, a
   subset of `CLASSES`, for a smaller set."""
-  unknown = sorted(set(classes) - set(CLASSES))
-  if unknown:
-    raise ValueError(f'unknown camera motions {unknown}; known: {", ".join(CLASSES)}')
-  rng = np.random.default_rng(seed)
-  splits = {'train': pictures(TRAIN_VIDEOS, 12), 'test': pictures(TEST_VIDEOS, 6)}
+  clips = plan(train_per_class, test_per_class, size, seed, classes)
   lists = {'train': [], 'test': []}
-  for index, name in enumerate(classes, start=1):
+  for name in classes:
     os.makedirs(os.path.join(output_dir, name), exist_ok=True)
-    for split, count in (('train', train_per_class), ('test', test_per_class)):
-      for clip in range(count):
-        picture = splits[split][rng.integers(len(splits[split]))]
-        speed = rng.uniform(1.0, 2.5)
-        group = clip + (1 if split == 'train' else 100)
-        relative = f'{name}/v_{name}_g{group:02d}_c01.avi'
-        write_avi(os.path.join(output_dir, relative),
-                  render(picture, motion_of(name, speed), frames, size, rng))
-        lists[split].append(f'{relative} {index}' if split == 'train' else relative)
+  for clip in clips:
+    write_avi(os.path.join(output_dir, clip.relative),
+              clip.view.film(clip.picture, clip.motion, frames))
+    lists[clip.split].append(f'{clip.relative} {clip.label}' if clip.split == 'train'
+                             else clip.relative)
   with open(os.path.join(output_dir, 'classInd.txt'), 'w') as f:
     f.writelines(f'{i} {name}\n' for i, name in enumerate(classes, start=1))
   for split, lines in lists.items():
@@ -214,7 +236,7 @@ def generate_multilabel(output_dir: str, train_count: int, test_count: int, fram
                     ] * (last - first)
         if not still:
           actions.append((kind, first / fps, last / fps))
-      picture = stills[rng.integers(len(stills))]
+      _, picture = stills[rng.integers(len(stills))]
       write_video(os.path.join(output_dir, video_id + '.mp4'),
                   render_path(picture, motions, size, rng), fps)
       rows.append({'id': video_id, 'length': f'{frames / fps:.2f}', 'actions': ';'.join(
