@@ -86,7 +86,9 @@ def sample_inputs(frames: int):
 def agreement(run, reference, inputs):
   """Top-1 and top-5 agreement with the reference logits, and the largest difference."""
   logits = np.concatenate([run(x)[0] for x in inputs])
-  top5 = lambda v: [set(np.argsort(-row)[:5]) for row in v]
+  def top5(v):
+    return [set(np.argsort(-row)[:5]) for row in v]
+
   return {'clips': len(inputs),
           'top1_agreement': float(np.mean(logits.argmax(1) == reference.argmax(1))),
           'top5_agreement': float(np.mean([a == b for a, b in zip(top5(logits),
@@ -147,7 +149,10 @@ def main(argv):
         f'{time.perf_counter() - start:.0f} s', flush=True)
   if bf16:
     runners['openvino', 'bfloat16'] = openvino_networks.OpenVinoNetworks(plan, 'bfloat16')
-  runs = {key: (lambda n: lambda x: n('rgb', x))(n) for key, n in runners.items()}
+  def rgb_only(networks):
+    return lambda x: networks('rgb', x)
+
+  runs = {key: rgb_only(n) for key, n in runners.items()}
   runs['onnxruntime', 'float32'] = onnx_runner(model)
 
   speed = []

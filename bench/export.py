@@ -84,7 +84,7 @@ def main(unused_argv):
       logits = runner(rgb=clip)['logits']
       figures['models'][f'tflite_{variant}'] = {
           'bytes': folder_size(path),
-          'seconds': median_seconds(lambda: runner(rgb=clip)),  # pylint: disable=cell-var-from-loop
+          'seconds': median_seconds(lambda: runner(rgb=clip)),  # noqa: B023  # pylint: disable=cell-var-from-loop
           'max_logit_difference': float(np.abs(logits - reference).max()),
           'same_top_class': bool(logits.argmax() == reference.argmax())}
   for name, values in figures['models'].items():

@@ -70,7 +70,8 @@ def main(argv):
       ('TV-L1 flow, preprocessing', ', '.join(
           f'{r.get("flow_impl", "opencv")} {r["workers"]} worker(s) '
           f'{r["pairs_per_s"]:.2f} pairs/s' for r in flow)),
-      ('peak RSS, evaluate_sample.py rgb', f'{forward["evaluate_phases_s"]["peak_rss_mib"]:.0f} MiB'),
+      ('peak RSS, evaluate_sample.py rgb',
+       f'{forward["evaluate_phases_s"]["peak_rss_mib"]:.0f} MiB'),
       ('classify, 4 real videos, RGB', f'{many["pipelined_s_batch_8"]:.1f} s pipelined vs '
        f'{many["serial_preprocess_s"] + many["serial_network_s"]:.1f} s one after the '
        f'other; {many["ms_per_window"]:.0f} ms per 64-frame window'),

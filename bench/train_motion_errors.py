@@ -48,7 +48,9 @@ def main(unused_argv):
         right[key][0] += correct
         right[key][1] += 1
       confusion[(row['label'], row['top1'])] += 1
-  axis = lambda name: name[:3]  # Pan or Til(t).
+  def axis(name):
+    return name[:3]  # Pan or Til(t).
+
   figures = {
       'model': _MODEL.value,
       'top1_by_picture': {key: f'{hit}/{total}' for key, (hit, total) in sorted(right.items())},

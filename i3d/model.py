@@ -431,7 +431,9 @@ class InceptionI3d(snt.Module):
       smallest = tf.zeros((1,) + self.min_input_size() + (inputs.shape[-1],), self._dtype)
       self._run(smallest, False, 1.0, None)
     # Mixed precision: convolutions read their variables cast (batch norm casts its own).
-    cast = lambda variable: tf.cast(variable, self._compute_dtype)
+    def cast(variable):
+      return tf.cast(variable, self._compute_dtype)
+
     with snt.custom_variable_getter(cast, classes=(snt.Conv3D, Conv3DFrom2D)):
       return self._run(inputs, is_training, dropout_keep_prob, dropout_seed, keep_time)
 

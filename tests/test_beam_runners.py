@@ -8,7 +8,6 @@ command's, each video written once."""
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess

@@ -292,7 +292,7 @@ def test_labelled_kinetics_csv_reports_accuracy(local_run, videos_dir, rgb_netwo
 def test_command_errors_get_one_line(args, status, message, tmp_path):
   result = run_command(*args, '--output_dir', str(tmp_path / 'out'))
   assert result.returncode == status
-  lines = [l for l in result.stderr.splitlines() if l.startswith('classify')]
+  lines = [x for x in result.stderr.splitlines() if x.startswith('classify')]
   assert len(lines) == 1 and re.search(message, lines[0]), result.stderr
   assert not (tmp_path / 'out' / 'videos').exists()
 

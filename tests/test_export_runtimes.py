@@ -13,7 +13,7 @@ import pytest
 from i3d import provision
 from tests import reference
 from tests.test_checkpoint import unscoped, with_random_flow
-from tests.test_export import SAMPLE, library, run_export  # pylint: disable=unused-import
+from tests.test_export import SAMPLE, library, run_export  # noqa: F401 (library: a fixture)
 
 # Runs in a bare interpreter: the runtime and NumPy only. argv: model, inputs (name ->
 # .npy), output .npz.

@@ -364,7 +364,7 @@ def test_a_killed_worker_stops_the_run_and_writes_off_nothing(videos, tmp_path):
   os.kill(worker, signal.SIGKILL)
   _, stderr = process.communicate(timeout=120)
   assert process.returncode == 4, stderr
-  [line] = [l for l in stderr.splitlines() if not l.startswith('classify: RGB only')]
+  [line] = [x for x in stderr.splitlines() if not x.startswith('classify: RGB only')]
   assert line == ('classify: a worker process died (killed, or out of memory) (an error of '
                   'the machine; nothing was written off: run again once mended)')
   assert not list((out / 'videos').glob('*.failed.json')) if (out / 'videos').exists() else True

@@ -13,7 +13,6 @@ import tensorflow as tf
 
 from i3d import fvd
 from i3d import provision
-from i3d.fvd import distance
 from i3d.fvd import embedding
 from i3d.catalogue import paths
 from i3d.preprocess import sample
@@ -232,7 +231,7 @@ def run_fvd(*args):
 
 def printed(result, key):
   lines = result.stdout.strip().splitlines()
-  [line] = [l for l in lines if l.startswith(f'{key}: ')]
+  [line] = [x for x in lines if x.startswith(f'{key}: ')]
   return float(line.split()[1])
 
 

@@ -157,7 +157,7 @@ def test_protocol_on_the_sample_videos_with_draws_and_saved_statistics(embedder,
   assert lines[0].startswith('protocol: fvd2048_16f: 5 clips of 16 consecutive frames')
   assert sum('drawn with replacement' in line for line in lines) == 2  # Once a side.
   assert lines[-1].startswith('FVD: ')
-  draws = [float(l.split()[-1]) for l in lines if l.startswith('FVD of the draw of seed')]
+  draws = [float(x.split()[-1]) for x in lines if x.startswith('FVD of the draw of seed')]
   assert len(draws) == 3 and float(lines[-1].split()[1]) == pytest.approx(np.mean(draws),
                                                                          abs=1e-4)
 

@@ -114,7 +114,7 @@ def test_command_trains_resumes_and_classify_agrees(motions, tmp_path):
   lines = whole.stdout.strip().splitlines()
   assert lines[-1].startswith('eval top-1: ')
   top1 = float(lines[-1].split(': ')[1])
-  assert [l.split(':')[0] for l in lines if l.startswith('step ')] == [
+  assert [x.split(':')[0] for x in lines if x.startswith('step ')] == [
       f'step {s}/4' for s in range(1, 5)]
   for name in ('label_map.txt', 'train.json', 'model/model.ckpt.index', 'model/checkpoint'):
     assert (tmp_path / 'whole' / name).exists(), name

@@ -55,9 +55,11 @@ def test_a_flipped_flow_clip_is_the_flow_of_the_mirrored_video(tmp_path):
   flow = pipeline.transforms.flow_to_unit_range(solver(frames[0], frames[1]))
   mirrored = pipeline.transforms.flow_to_unit_range(
       solver(frames[0][:, ::-1].copy(), frames[1][:, ::-1].copy()))
-  clip = lambda seed, flip: data.augmented_flow_clip(flow[np.newaxis], Recipe(
-      modality='flow', init='scratch', classes=('PanLeft',), num_frames=1, flip=flip),
-                                                   np.random.default_rng(seed))[0]
+  def clip(seed, flip):
+    recipe = Recipe(modality='flow', init='scratch', classes=('PanLeft',), num_frames=1,
+                    flip=flip)
+    return data.augmented_flow_clip(flow[np.newaxis], recipe, np.random.default_rng(seed))[0]
+
   seed = next(s for s in range(20) if not np.array_equal(clip(s, True), clip(s, False)))
   plain, flipped = clip(seed, False), clip(seed, True)
   [(y, x)] = [(y, x) for y in range(flow.shape[0] - 223) for x in range(flow.shape[1] - 223)

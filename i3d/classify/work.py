@@ -29,7 +29,7 @@ def classify_and_write(store: Store, video: Video, inputs: Dict[str, np.ndarray]
   result file is written last: it is what marks the video done.
   """
   for note in notes:
-    warnings.warn(preprocess.ShortVideoWarning(note))
+    warnings.warn(preprocess.ShortVideoWarning(note), stacklevel=2)
   arrays = prediction.classify_inputs(video, inputs, networks, settings, notes)
   if settings.plots:
     store.write(result_lib.plot_name(video.id), plot.plot_png(arrays))

@@ -7,6 +7,7 @@ from i3d.preprocess.transforms import RECIPES
 from i3d.preprocess.video import ShortVideoWarning, VideoError, read_frames
 
 __all__ = [
-    'FPS', 'MIN_FRAMES', 'MODALITIES', 'NATIVE', 'Options', 'RECIPES', 'ShortVideoWarning', 'VideoError', 'iter_inputs',
+    'FPS', 'MIN_FRAMES', 'MODALITIES', 'NATIVE', 'Options', 'RECIPES', 'ShortVideoWarning',
+    'VideoError', 'iter_inputs',
     'preprocess_video', 'read_frames', 'video_to_arrays',
 ]

@@ -1,8 +1,9 @@
 """A video file to the RGB and flow arrays that the I3D networks take.
 
 Frames are decoded, resampled to 25 fps (or another rate), resized (a recipe of
-`transforms.RECIPES`) and cropped (or not, for crops cut later) one at a time; flow comes from consecutive resized grayscale frames, so N
-frames give N - 1 flow frames. Memory does not grow with the video's length.
+`transforms.RECIPES`) and cropped (or not, for crops cut later) one at a time; flow comes
+from consecutive resized grayscale frames, so N frames give N - 1 flow frames. Memory does
+not grow with the video's length.
 """
 
 import dataclasses
@@ -85,8 +86,8 @@ def _check_modalities(modalities: Sequence[str]) -> Tuple[str, ...]:
 def iter_inputs(path: str, modalities: Sequence[str] = MODALITIES,
                 options: Options = Options()) -> Iterator[Dict[str, np.ndarray]]:
   """Yields, per resampled frame, `{'rgb': [224, 224, 3], 'flow': [224, 224, 2]}` in
-  [-1, 1] for the requested modalities (the resized size, with crop `none`). The first frame has no flow (flow is from
-  frame t to t + 1 and is yielded with frame t + 1).
+  [-1, 1] for the requested modalities (the resized size, with crop `none`). The first
+  frame has no flow (flow is from frame t to t + 1 and is yielded with frame t + 1).
   """
   modalities = _check_modalities(modalities)
   frames = _frames(path, modalities, options)

@@ -138,7 +138,7 @@ def read_frames(path: str, fps: float = FPS, start: float = 0.0,
     if ended and info.frame_count > index + 2:
       warnings.warn(ShortVideoWarning(
           f'{path}: the container says {info.frame_count} frames, {index + 1} could be '
-          'decoded; using those'))
+          'decoded; using those'), stacklevel=2)
     # The decoded length decides the count: repeat the last frame to fill its period.
     total = round(((index + 1) / info.fps - start) * fps)
     if limit is not None:

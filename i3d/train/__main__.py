@@ -142,7 +142,8 @@ def train_from_flags() -> None:
   modality = _MODALITY.value or (RELEASES[_INIT.value].modality
                                  if _INIT.value in RELEASES else 'rgb')
   recipe = recipe_lib.Recipe(
-      modality=modality, init=_INIT.value, train_layers=_TRAIN_LAYERS.value, classes=tuple(class_names),
+      modality=modality, init=_INIT.value, train_layers=_TRAIN_LAYERS.value,
+      classes=tuple(class_names),
       num_frames=_NUM_FRAMES.value, batch_size=_BATCH_SIZE.value, steps=_STEPS.value,
       learning_rate=_LEARNING_RATE.value,
       lr_boundaries=tuple(int(s) for s in _LR_BOUNDARIES.value),

@@ -34,7 +34,8 @@ RECIPE = 'kinetics'
 class FlowCache:
   """Per-video flow `[1, N, H, W, 2]` float16 in [-1, 1] under `folder`."""
 
-  def __init__(self, folder: str, flow_impl: str = DEFAULT_FLOW_IMPL, workers: Optional[int] = None):
+  def __init__(self, folder: str, flow_impl: str = DEFAULT_FLOW_IMPL,
+               workers: Optional[int] = None):
     self.folder = folder
     self.flow_impl = flow_impl
     self.workers = workers

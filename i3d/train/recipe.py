@@ -9,8 +9,8 @@ logits; clips of `num_frames` at 25 fps from a random start (short videos looped
 shorter side resized to 256 and a random 224x224 crop, a random left-right flip of the
 whole clip (for flow, the horizontal component negated too); batch norm trained with
 the release's semantics (its statistics recomputed over `precise_bn_batches` training
-batches before each evaluation and the final save, when not 0) or frozen. Evaluation: the centre crop of the whole video, as the
-release tests (`classify --window_frames 0`).
+batches before each evaluation and the final save, when not 0) or frozen. Evaluation: the
+centre crop of the whole video, as the release tests (`classify --window_frames 0`).
 """
 
 import dataclasses

@@ -140,10 +140,10 @@ def _train(recipe, train_videos, eval_videos, output_dir, schedule, checkpoint_d
   loader = data.ClipLoader(train_videos, recipe.classes, recipe, clips, spans)
   first = int(state.step.numpy())
   forward = evaluate.predictor(state.model)  # Traced once, for every evaluation.
-  if recipe.multilabel:
-    scores = lambda: evaluate.mean_average_precision(forward, eval_videos, clips)
-  else:
-    scores = lambda: evaluate.accuracy(forward, eval_videos, recipe.classes, clips)
+  def scores():
+    if recipe.multilabel:
+      return evaluate.mean_average_precision(forward, eval_videos, clips)
+    return evaluate.accuracy(forward, eval_videos, recipe.classes, clips)
   if first < recipe.steps:
     loop.run_steps(strategy, state, recipe, loader, manager, schedule, first, output_dir,
                    chief, write, scores)

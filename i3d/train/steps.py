@@ -133,7 +133,9 @@ def train_step_fn(strategy, state: State, recipe: Recipe):
     # below, and handed to every replica.
     step = state.step.read_value()
     loss, correct, gradients = strategy.run(replica_step, args=(clips, labels, step))
-    total = lambda value: strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
+    def total(value):
+      return strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
+
     state.optimizer.apply([total(g) for g in gradients], variables)
     state.step.assign_add(1)
     return total(loss), total(correct)
