@@ -155,3 +155,18 @@ def test_set_up_steps_print_no_tensorflow_log_lines():
     assert result.returncode == 0, result.stderr
     assert result.stderr == '', f'{module}: {result.stderr}'
     assert 'cached' in result.stdout
+
+
+def test_a_wrong_download_never_enters_the_cache(tmp_path, monkeypatch):
+  # A mirror serving a cut file: pip succeeds and saves it where it was asked to.
+  def download(command, **unused_kwargs):
+    dest = command[command.index('--dest') + 1]
+    with open(os.path.join(dest, provision.SDIST.filename), 'wb') as f:
+      f.write(b'the first bytes of an sdist')
+    return subprocess.CompletedProcess(command, 0, '', '')
+
+  monkeypatch.setattr(pypi.subprocess, 'run', download)
+  cache = tmp_path / 'cache'
+  with pytest.raises(RuntimeError, match='sha256 .*, not the expected .*; nothing was cached'):
+    provision.SDIST.fetch(str(cache))
+  assert os.listdir(cache) == []  # Neither the file nor the scratch folder.

