@@ -9,7 +9,8 @@ per example (decoding is cheap next to the network), in parallel by `tf.data`; f
 read from the run's `FlowCache` (TV-L1 is not cheap).
 """
 
-from typing import Dict, List, Optional, Sequence, Tuple
+import functools
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -75,15 +76,11 @@ class ClipLoader:
     else:
       index = {name: i for i, name in enumerate(class_names)}
       self.labels = np.array([index[v.label] for v in self.videos], np.int32)
-    self._orders: Dict[int, np.ndarray] = {}
     self.failure: Optional[BaseException] = None
 
   def video_at(self, position: int) -> int:
     epoch, offset = divmod(position, len(self.videos))
-    if epoch not in self._orders:
-      rng = np.random.default_rng([self.recipe.seed, epoch])
-      self._orders = {epoch: rng.permutation(len(self.videos))}
-    return int(self._orders[epoch][offset])
+    return int(epoch_order(self.recipe.seed, epoch, len(self.videos))[offset])
 
   def example(self, position: int) -> Tuple[np.ndarray, np.ndarray]:
     index = self.video_at(position)
@@ -117,18 +114,23 @@ class ClipLoader:
       raise self.failure
 
 
+@functools.lru_cache(maxsize=8)
+def epoch_order(seed: int, epoch: int, count: int) -> np.ndarray:
+  """The order of `count` videos in an epoch: a pure function of (seed, epoch), so that
+  `tf.data`'s threads, in whichever epoch each is, read their own (cached, read-only)."""
+  order = np.random.default_rng([seed, epoch]).permutation(count)
+  order.flags.writeable = False
+  return order
+
+
 def _clip_start(length: int, count: int, rng: np.random.Generator) -> int:
   return int(rng.integers(0, max(length - count, 0) + 1))
 
 
-def augmented_clip(path: str, recipe: Recipe, rng: np.random.Generator) -> np.ndarray:
+def _augmented_clip(path, recipe, rng):
   """`num_frames` frames from a random start (looped when the video is shorter), the
   shorter side at 256, one random 224x224 crop and (with `flip`) a random left-right
-  flip for the whole clip, in [-1, 1]."""
-  return _augmented_clip(path, recipe, rng)[0]
-
-
-def _augmented_clip(path, recipe, rng):
+  flip for the whole clip, in [-1, 1]; and the indices of the frames it was cut from."""
   frames = list(video_lib.read_frames(path))
   count = recipe.num_frames
   start = _clip_start(len(frames), count, rng)
@@ -143,9 +145,9 @@ def _augmented_clip(path, recipe, rng):
 
 def augmented_flow_clip(flow: np.ndarray, recipe: Recipe,
                         rng: np.random.Generator) -> np.ndarray:
-  """As `augmented_clip`, from a video's cached flow `[N, H, W, 2]` (`FlowCache`):
-  `num_frames` flow frames, a random crop, and a flip that also negates the horizontal
-  component (a mirrored video moves the other way)."""
+  """As an RGB training clip (`Clips.training`), from a video's cached flow
+  `[N, H, W, 2]` (`FlowCache`): `num_frames` flow frames, a random crop, and a flip that
+  also negates the horizontal component (a mirrored video moves the other way)."""
   return _augmented_flow_clip(flow, recipe, rng)[0]
 
 
