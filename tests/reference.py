@@ -10,6 +10,22 @@ import tensorflow as tf
 
 EPS = 1e-3
 
+# The tolerance between float32 outputs of the network computed by different
+# computations of the same values: other batches, shards, threads, a resumed run, another
+# CPU's kernels (oneDNN picks them by ISA). Rounding differs from the first layer on and
+# the 60-odd layers carry it: 9.8e-6 relative was seen on an AVX2-only AMD EPYC between
+# a set's embeddings in batches of 4 + 2 and of 3 + 3. Ten times that, relative to the
+# largest value (small outputs carry the large ones' absolute error).
+ACROSS_BATCHES_RTOL = 1e-4
+
+
+def assert_close_across_batches(actual, expected, err_msg=''):
+  """`actual` equals `expected` to float32 rounding through the network."""
+  expected = np.asarray(expected)
+  np.testing.assert_allclose(actual, expected, rtol=ACROSS_BATCHES_RTOL,
+                             atol=ACROSS_BATCHES_RTOL * np.abs(expected).max(),
+                             err_msg=err_msg)
+
 
 def read_layout(path):
   """`{name: (shape, dtype)}` from a fixture listing of a release checkpoint."""

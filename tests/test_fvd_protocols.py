@@ -17,6 +17,7 @@ from i3d.fvd import embedding
 from i3d.fvd import inputs
 from i3d.fvd import protocols
 from i3d.preprocess import sample
+from tests import reference
 from tests.conftest import ROOT
 
 PROTOCOL_16 = protocols.PROTOCOLS['fvd2048_16f']
@@ -203,11 +204,21 @@ def test_shards_statistics_merge_into_the_whole_sets(embedder, tmp_path):
   for i in range(6):
     frames = rng.integers(0, 256, (9, 32, 32, 3), np.uint8)
     write_video(str(tmp_path / f'clip{i}.avi'), list(frames), fps=25)
-  whole = fvd.embed_set(inputs.open_set(str(tmp_path), 9), embedder, 4)
-  parts = [fvd.embed_set(inputs.open_set(str(tmp_path), 9, shard=Shard(i, 2)), embedder, 4)
-           for i in (0, 1)]
-  assert [p.statistics.count for p in parts] == [3, 3]  # clip1, 2, 5; clip0, 3, 4.
+  whole = fvd.embed_set(inputs.open_set(str(tmp_path), 9), embedder, 4,
+                        keep_embeddings=True)
+  parts = [fvd.embed_set(inputs.open_set(str(tmp_path), 9, shard=Shard(i, 2)), embedder, 4,
+                         keep_embeddings=True) for i in (0, 1)]
+  assert [p.statistics.count for p in parts] == [3, 3]
+  # The shards hold clip1, 2, 5 and clip0, 3, 4: the same videos as the whole set, whose
+  # embeddings come from other batches (4 + 2 against 3 + 3), so they agree to float32
+  # rounding through the network, not bit for bit (tests/README.md, tolerances).
+  union = np.concatenate([p.embeddings for p in parts])
+  reference.assert_close_across_batches(union, whole.embeddings[[1, 2, 5, 0, 3, 4]])
+  # Merging is arithmetic on the shards' own numbers: in float64, the statistics of
+  # their embeddings taken together, computed directly.
   merged = fvd.merge(parts).statistics
-  np.testing.assert_allclose(merged.mean, whole.statistics.mean, rtol=1e-9)
-  np.testing.assert_allclose(merged.scatter, whole.statistics.scatter, rtol=1e-6,
-                             atol=1e-6 * np.abs(whole.statistics.scatter).max())
+  direct = fvd.Statistics.of(union)
+  assert merged.count == direct.count == 6
+  np.testing.assert_allclose(merged.mean, direct.mean, rtol=1e-12, atol=1e-15)
+  np.testing.assert_allclose(merged.scatter, direct.scatter, rtol=1e-12,
+                             atol=1e-12 * np.abs(direct.scatter).max())

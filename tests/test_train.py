@@ -229,19 +229,22 @@ def test_two_worker_processes_train_as_one(motions, tmp_path):
   common = ['--dropout_keep_prob', '1', '--steps', '2', '--save_every', '2']
   workers = [f'localhost:{port}' for port in free_ports(2)]
   processes = []
+  scratch = tmp_path / 'scratch'  # The workers' temporary folder: left empty.
+  scratch.mkdir()
   for index in range(2):
     config = json.dumps({'cluster': {'worker': workers},
                          'task': {'type': 'worker', 'index': index}})
     processes.append(subprocess.Popen(
         train_command(motions, tmp_path / 'cluster', *common), cwd=ROOT,
-        env=dict(env(), TF_CONFIG=config), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True))
+        env=dict(env(), TF_CONFIG=config, TMPDIR=str(scratch)), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True))
   single = subprocess.run(train_command(motions, tmp_path / 'single', *common), cwd=ROOT,
                           env=env(), capture_output=True, text=True, timeout=900)
   assert single.returncode == 0, single.stderr
   for process in processes:
     _, stderr = process.communicate(timeout=900)
     assert process.returncode == 0, stderr
+  assert list(scratch.iterdir()) == []  # No summaries or saves of the second worker.
   one, two = weights(tmp_path / 'single'), weights(tmp_path / 'cluster')
   release = tf.train.load_checkpoint(os.path.join(paths.checkpoint_dir(), 'rgb_imagenet',
                                                   'model.ckpt'))

@@ -6,6 +6,7 @@ import threading
 import time
 
 import numpy as np
+import pytest
 
 from i3d.train import data
 from i3d.train.recipe import Recipe
@@ -57,3 +58,10 @@ def test_threads_at_an_epoch_boundary_read_their_own_epochs_order():
   for t in threads:
     t.join()
   assert not failures, failures[:3]
+
+
+def test_a_tf_config_that_is_not_json_is_named(monkeypatch):
+  from i3d.train import steps  # pylint: disable=g-import-not-at-top
+  monkeypatch.setenv('TF_CONFIG', "{'cluster': {'worker': ['a:1', 'b:2']}}")
+  with pytest.raises(ValueError, match=r'^TF_CONFIG: '):
+    steps.strategy_for()

@@ -4,7 +4,6 @@ every `eval_every`, TensorBoard summaries; stopped by a loss that is not finite.
 
 import dataclasses
 import os
-import tempfile
 import time
 from typing import Callable, Dict, Optional
 
@@ -32,8 +31,9 @@ def run_steps(strategy, state: steps.State, recipe: Recipe, loader: data.ClipLoa
   progress = Progress(schedule.log_every, write)
   precise = (precise_bn.PreciseBatchNorm(strategy, state.model)
              if recipe.uses_precise_bn else None)
-  summaries = tf.summary.create_file_writer(os.path.join(output_dir, 'logs') if chief
-                                            else tempfile.mkdtemp())
+  # Only the chief's summaries are read; the other workers write none.
+  summaries = (tf.summary.create_file_writer(os.path.join(output_dir, 'logs')) if chief
+               else tf.summary.create_noop_writer())
   for step in range(first + 1, recipe.steps + 1):
     state.learning_rate.assign(recipe.learning_rate_at(step - 1))
     loss, correct = (float(x) for x in step_fn(iterator))

@@ -75,8 +75,14 @@ def single_threaded_operations() -> None:
 
 
 def is_chief(strategy) -> bool:
+  """Whether this process writes the run: TF_CONFIG's `chief` task, else worker 0
+  (TensorFlow's convention), or the only process."""
   resolver = getattr(strategy, 'cluster_resolver', None)
-  return resolver is None or resolver.task_id in (0, None)
+  if resolver is None or resolver.task_type is None:
+    return True
+  if 'chief' in resolver.cluster_spec().jobs:
+    return resolver.task_type == 'chief'
+  return resolver.task_type == 'worker' and resolver.task_id in (0, None)
 
 
 def train(recipe: Recipe, train_videos: Sequence[Video], eval_videos: Sequence[Video],
@@ -107,21 +113,21 @@ def train(recipe: Recipe, train_videos: Sequence[Video], eval_videos: Sequence[V
     os.makedirs(output_dir, exist_ok=True)
     with lock.folder_lock(output_dir):
       return _train(recipe, train_videos, eval_videos, output_dir, schedule,
-                    checkpoint_dir, strategy, write, chief, flow_cache)
-  return _train(recipe, train_videos, eval_videos, output_dir, schedule, checkpoint_dir,
-                strategy, write, chief, flow_cache)
+                    checkpoint_dir, strategy, write, chief, flow_cache,
+                    os.path.join(output_dir, 'train'))
+  # Workers other than the chief save where nobody reads (MultiWorkerMirroredStrategy
+  # needs every worker to take part in a save): a scratch folder, removed at the end.
+  with tempfile.TemporaryDirectory(prefix='i3d-train-worker-') as saves:
+    return _train(recipe, train_videos, eval_videos, output_dir, schedule, checkpoint_dir,
+                  strategy, write, chief, flow_cache, saves)
 
 
 def _train(recipe, train_videos, eval_videos, output_dir, schedule, checkpoint_dir,
-           strategy, write, chief, flow_cache):
+           strategy, write, chief, flow_cache, saves):
   state, loaded = steps.make_state(strategy, recipe, checkpoint_dir)
   if chief:  # Claimed once the initialisation has loaded: a failed start claims nothing.
     claim(output_dir, recipe)
-  # Workers other than the chief save where nobody reads (MultiWorkerMirroredStrategy
-  # needs every worker to take part in a save).
-  saves = (os.path.join(output_dir, 'train') if chief else
-           tempfile.mkdtemp(prefix='i3d-train-worker-'))
-  if chief:  # Under the folder's lock: a checkpoint being written is a killed run's.
+    # Under the folder's lock: a checkpoint being written is a killed run's.
     remove_unfinished_checkpoints(saves)
   # One object for saving and restoring (its save counter included, so a resume reads
   # every value it holds).

@@ -8,8 +8,6 @@ each divided by the global batch: the mean over the global batch, as on one devi
 """
 
 import dataclasses
-import json
-import os
 from typing import List, Optional
 
 from i3d.model import InceptionI3d
@@ -20,11 +18,16 @@ from i3d.train.recipe import Recipe
 
 
 def strategy_for(devices: Optional[List[str]] = None) -> tf.distribute.Strategy:
-  """MultiWorkerMirroredStrategy when TF_CONFIG names a cluster, else MirroredStrategy
-  over `devices` (default: every GPU, else the CPU)."""
-  config = json.loads(os.environ.get('TF_CONFIG', '{}'))
-  if len(config.get('cluster', {}).get('worker', [])) > 1:
-    return tf.distribute.MultiWorkerMirroredStrategy()
+  """MultiWorkerMirroredStrategy when TF_CONFIG names a cluster of several workers (a
+  chief among them or not), else MirroredStrategy over `devices` (default: every GPU,
+  else the CPU)."""
+  resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
+  try:
+    cluster = resolver.cluster_spec()
+  except ValueError as e:  # Not JSON, or not a cluster.
+    raise ValueError(f'TF_CONFIG: {e}') from None
+  if sum(cluster.num_tasks(job) for job in cluster.jobs if job in ('chief', 'worker')) > 1:
+    return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
   return tf.distribute.MirroredStrategy(devices)
 
 
