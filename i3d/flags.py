@@ -79,8 +79,9 @@ def backend() -> FlagHolder:
       'a list or a CSV, as --videos); default: the sample videos. The quantized network '
       'is kept in the cache folder, so a machine calibrates once.')
   flags.DEFINE_integer('calibration_clips', catalogue.CALIBRATION_CLIPS,
-                       '--precision int8: clips of 32 frames to calibrate on, spread '
-                       'evenly over the videos.', lower_bound=1)
+                       f'--precision int8: clips of {catalogue.CALIBRATION_CLIP_FRAMES} '
+                       'frames to calibrate on, spread evenly over the videos.',
+                       lower_bound=1)
   return flags.DEFINE_enum(
       'backend', catalogue.BACKENDS[0], list(catalogue.BACKENDS),
       'Runs the networks on TensorFlow, or on OpenVINO (pip install \'.[openvino]\'), '
@@ -122,7 +123,8 @@ def retry_failed() -> FlagHolder:
 
 def spatial_views(help_text: str) -> FlagHolder:
   """Crops per clip (`i3d.classify.views`); what they are views of is the command's."""
-  return flags.DEFINE_enum('spatial_views', '1', ['1', '3', '10'], help_text)
+  choices = [str(views) for views in catalogue.SPATIAL_VIEWS]
+  return flags.DEFINE_enum('spatial_views', choices[0], choices, help_text)
 
 
 def shard() -> FlagHolder:

@@ -38,6 +38,20 @@ def test_a_text_list_relative_to_its_folder(tmp_path):
   assert [v.path for v in videos] == [str(tmp_path / 'x' / 'one.mp4'), '/abs/two.mp4']
 
 
+def test_a_video_file_is_a_set_of_one(tmp_path):
+  # `--videos clip.mp4` was read as a text list and refused as "not a text list".
+  clip = touch(tmp_path / 'clips' / 'Clip.MP4')
+  assert sources.list_videos(clip) == [sources.Video('Clip', clip, None)]
+
+
+def test_lists_skip_comments_and_blank_lines_with_line_numbers(tmp_path):
+  (tmp_path / 'list.txt').write_text('# a comment\n\n  a.avi 1\n  # indented\nb.avi\n')
+  assert sources.list_lines(str(tmp_path / 'list.txt')) == [(3, 'a.avi 1'), (5, 'b.avi')]
+  (tmp_path / 'binary.txt').write_bytes(b'\xff\xfe\x00')
+  with pytest.raises(sources.SourceError, match='binary.txt: not a text list of videos'):
+    sources.list_lines(str(tmp_path / 'binary.txt'))
+
+
 def test_kinetics_csv_names_the_downloaded_files(tmp_path):
   (tmp_path / 'val.csv').write_text(
       'label,youtube_id,time_start,time_end,split\n'

@@ -246,6 +246,17 @@ def test_cli_bad_input_gets_one_line_and_leaves_nothing(case, tmp_path):
   assert not out.exists() or os.listdir(out) == []
 
 
+def test_too_short_names_the_rate_it_was_counted_at(tmp_path):
+  # 3 frames at 10 fps: 8 at the network's 25 fps, still 3 at the video's own rate.
+  short = write_video(str(tmp_path / 'short.avi'), numbered_frames(3, (256, 300)), 10)
+  for fps, words in (('native', "3 rgb frames at the video's own rate"),
+                     (25, '8 rgb frames at 25 fps')):
+    with pytest.raises(preprocess.VideoError) as raised:
+      preprocess.video_to_arrays(short, ['rgb'], preprocess.Options(fps=fps, progress=False))
+    assert str(raised.value) == (
+        f'{short}: too short, {words} where the network needs at least 9')
+
+
 @pytest.mark.parametrize('flow_impl', ['fast', 'opencv'])
 def test_flow_on_several_workers_equals_one(sample_video, flow_impl):
   """Frame pairs are independent: spreading them over workers (threads for the fast

@@ -23,8 +23,12 @@ PRECISION_CHOICES = ('auto',) + PRECISIONS
 # the precisions they take: int8 only on OpenVINO.
 BACKENDS = ('tensorflow', 'openvino')
 BACKEND_PRECISION_CHOICES = PRECISION_CHOICES + ('int8',)
-# int8's calibration clips by default (`i3d.runtime.int8`).
+# int8's calibration clips by default, and their length (`i3d.runtime.int8`).
 CALIBRATION_CLIPS = 256
+CALIBRATION_CLIP_FRAMES = 32
+# Crops per clip that multi-view testing takes (`i3d.classify.views`): the centre, three
+# along the longer side, ten (four corners and the centre, and their mirrors).
+SPATIAL_VIEWS = (1, 3, 10)
 # Preprocessing recipes (see `i3d.preprocess.transforms`): the release's README, MediaPipe's.
 RECIPES = ('kinetics', 'mediapipe')
 # TV-L1 implementations (see `i3d.preprocess.flow`): the same flow, bit for bit, on every
@@ -40,11 +44,11 @@ def check_flow_impl(impl: str) -> str:
   return impl
 
 __all__ = [
-    'BACKENDS', 'BACKEND_PRECISION_CHOICES', 'CALIBRATION_CLIPS', 'CHANNELS',
-    'CHECKPOINT_BASENAME', 'DEFAULT_FLOW_IMPL', 'EVAL_TYPES',
+    'BACKENDS', 'BACKEND_PRECISION_CHOICES', 'CALIBRATION_CLIPS', 'CALIBRATION_CLIP_FRAMES',
+    'CHANNELS', 'CHECKPOINT_BASENAME', 'DEFAULT_FLOW_IMPL', 'EVAL_TYPES',
     'EVAL_TYPES_WITH_AUTO', 'FEATURE_SIZE', 'FLOW_IMPLS', 'FPS', 'IMAGE_SIZE', 'MIN_FRAMES',
     'MODALITIES', 'MissingCheckpointError', 'PRECISIONS', 'PRECISION_CHOICES', 'Plan',
-    'RECIPES', 'RELEASES', 'RGB_EVAL_TYPES', 'Release', 'STREAMS', 'Stream',
+    'RECIPES', 'RELEASES', 'RGB_EVAL_TYPES', 'Release', 'SPATIAL_VIEWS', 'STREAMS', 'Stream',
     'check_flow_impl', 'checkpoint_prefix', 'has_checkpoint', 'make_plan', 'model_plan',
     'paths', 'read_labels', 'release_for', 'release_prefix', 'releases_of',
 ]

@@ -21,8 +21,7 @@ from typing import List, NamedTuple, Tuple
 import numpy as np
 
 from i3d.catalogue import IMAGE_SIZE
-
-SPATIAL_VIEWS = (1, 3, 10)
+from i3d.catalogue import SPATIAL_VIEWS
 
 
 class Crop(NamedTuple):

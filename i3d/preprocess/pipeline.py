@@ -74,6 +74,10 @@ class Options:
     """The rate frames are resampled to for a video."""
     return info.fps if self.fps == NATIVE else float(self.fps)
 
+  def rate_name(self) -> str:
+    """The rate in words, for messages: `25 fps`, or the video's own."""
+    return "the video's own rate" if self.fps == NATIVE else f'{self.fps:g} fps'
+
 
 def _check_modalities(modalities: Sequence[str]) -> Tuple[str, ...]:
   unknown = [m for m in modalities if m not in MODALITIES]
@@ -206,12 +210,14 @@ def _cut(frame: np.ndarray, offset: Optional[Tuple[int, int]]) -> np.ndarray:
   return frame if offset is None else transforms.crop(frame, offset)
 
 
-def _check_length(path: str, counts: Dict[str, int]) -> None:
+def check_length(path: str, counts: Dict[str, int], options: Options) -> None:
+  """Raises VideoError, naming the video, the counts and the rate, if a modality has
+  fewer frames than the network takes."""
   for modality, count in counts.items():
     if count < MIN_FRAMES:
       raise video_lib.VideoError(
-          f'{path}: too short, {count} {modality} frames at 25 fps where the network '
-          f'needs at least {MIN_FRAMES}')
+          f'{path}: too short, {count} {modality} frames at {options.rate_name()} where the '
+          f'network needs at least {MIN_FRAMES}')
 
 
 def video_to_arrays(path: str, modalities: Sequence[str] = MODALITIES,
@@ -227,7 +233,7 @@ def video_to_arrays(path: str, modalities: Sequence[str] = MODALITIES,
   for item in iter_inputs(path, modalities, options):
     for modality, value in item.items():
       frames[modality].append(value)
-  _check_length(path, {m: len(v) for m, v in frames.items()})
+  check_length(path, {m: len(v) for m, v in frames.items()}, options)
   return {m: np.stack(v)[np.newaxis] for m, v in frames.items()}
 
 
@@ -268,7 +274,7 @@ def preprocess_video(path: str, out_prefix: str, modalities: Sequence[str] = MOD
     for item in iter_inputs(path, modalities, options):
       for modality, value in item.items():
         writers[modality].append(value)
-    _check_length(path, {m: w.count for m, w in writers.items()})
+    check_length(path, {m: w.count for m, w in writers.items()}, options)
   except BaseException:
     for writer in writers.values():
       writer.abort()

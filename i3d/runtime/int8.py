@@ -46,7 +46,7 @@ from i3d.runtime import convert
 from i3d.system import files
 
 DEFAULT_CLIPS = catalogue.CALIBRATION_CLIPS
-CLIP_FRAMES = 32
+CLIP_FRAMES = catalogue.CALIBRATION_CLIP_FRAMES
 # NNCF's settings, part of the cache's key.
 SETTINGS = {'preset': 'mixed', 'fast_bias_correction': False, 'float_types': ['ReduceMean']}
 

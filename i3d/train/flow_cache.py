@@ -19,10 +19,9 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from i3d.catalogue import DEFAULT_FLOW_IMPL, MIN_FRAMES
+from i3d.catalogue import DEFAULT_FLOW_IMPL
 from i3d.preprocess import pipeline
 from i3d.preprocess import transforms
-from i3d.preprocess import video as video_lib
 from i3d.preprocess.npy_writer import NpyWriter
 from i3d.system import files
 from i3d.videosets.sources import Video
@@ -83,10 +82,7 @@ class FlowCache:
         if writer is None:
           writer = NpyWriter(target, field.shape, np.float16)
         writer.append(transforms.flow_to_unit_range(field))
-      if writer is None or writer.count < MIN_FRAMES:
-        raise video_lib.VideoError(
-            f'{video}: too short, {writer.count if writer else 0} flow frames at 25 fps '
-            f'where the network needs at least {MIN_FRAMES}')
+      pipeline.check_length(video, {'flow': writer.count if writer else 0}, options)
     except BaseException:
       if writer is not None:
         writer.abort()

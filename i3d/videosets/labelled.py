@@ -139,18 +139,9 @@ def _class_folders(folder: str) -> List[Tuple[str, str, str]]:
   return entries
 
 
-def _lines(path: str) -> List[Tuple[int, str]]:
-  try:
-    with open(path, encoding='utf-8') as f:
-      return [(n, line.strip()) for n, line in enumerate(f, start=1)
-              if line.strip() and not line.startswith('#')]
-  except UnicodeDecodeError as e:
-    raise SourceError(f'{path}: not a text list of videos ({e})') from e
-
-
 def _ucf_list(path: str, video_dir: str, class_names) -> List[Tuple[str, str, str]]:
   entries = []
-  for number, line in _lines(path):
+  for number, line in sources.list_lines(path):
     parts = line.split()
     where = f'{path} line {number}'
     relative = parts[0]
@@ -176,7 +167,7 @@ def _hmdb_split(path: str, video_dir: Optional[str], role: str) -> List[Tuple[st
   label = HMDB_SPLIT.match(os.path.basename(path)).group('label')
   folder = os.path.join(video_dir or os.path.dirname(path), label)
   entries = []
-  for number, line in _lines(path):
+  for number, line in sources.list_lines(path):
     parts = line.split()
     if len(parts) != 2 or parts[1] not in ('0', '1', '2'):
       raise SourceError(f'{path} line {number}: expected "name.avi 0|1|2", got {line!r}')

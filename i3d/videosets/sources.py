@@ -15,7 +15,7 @@ import csv
 import dataclasses
 import glob
 import os
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 # Extensions of the videos found in a folder (other files there are ignored).
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mkv', '.mov', '.webm', '.m4v', '.mpg', '.mpeg',
@@ -58,6 +58,7 @@ def list_videos(source: str, video_dir: Optional[str] = None) -> List[Video]:
     source: One of
       - a folder: its video files (by extension), recursively, sorted by path;
       - a glob pattern (`clips/*.mp4`), sorted;
+      - a video file (by extension): that video alone;
       - a `.txt` list: one path per line, `#` comments and blank lines ignored;
       - a `.csv` with a header: Kinetics' `label,youtube_id,time_start,time_end[,split]`
         (files `<youtube_id>_<start:06d>_<end:06d>.mp4`), or `path[,label]`.
@@ -79,6 +80,8 @@ def list_videos(source: str, video_dir: Optional[str] = None) -> List[Video]:
     videos = with_ids([(path, None) for path in paths], root=_fixed_prefix(source))
   elif not os.path.isfile(source):
     raise SourceError(f'{source}: no such file or folder')
+  elif source.lower().endswith(VIDEO_EXTENSIONS):  # One video.
+    videos = with_ids([(source, None)], root=os.path.dirname(source))
   elif source.lower().endswith('.csv'):
     videos = _read_csv(source, video_dir or os.path.dirname(source))
   else:
@@ -90,14 +93,24 @@ def list_videos(source: str, video_dir: Optional[str] = None) -> List[Video]:
   return videos
 
 
-def _read_list(path: str, video_dir: str) -> List[str]:
+def list_lines(path: str) -> List[Tuple[int, str]]:
+  """The entries of a text list: `(line number, stripped line)`, blank lines and `#`
+  comments left out.
+
+  Raises:
+    SourceError: If the file is not UTF-8 text.
+  """
   try:
     with open(path, encoding='utf-8') as f:
-      lines = [line.strip() for line in f]
+      stripped = [(number, line.strip()) for number, line in enumerate(f, start=1)]
   except UnicodeDecodeError as e:
     raise SourceError(f'{path}: not a text list of videos ({e})') from e
-  return [os.path.join(video_dir, line) for line in lines
+  return [(number, line) for number, line in stripped
           if line and not line.startswith('#')]
+
+
+def _read_list(path: str, video_dir: str) -> List[str]:
+  return [os.path.join(video_dir, line) for _, line in list_lines(path)]
 
 
 def _read_csv(path: str, video_dir: str) -> List[Video]:
