@@ -18,6 +18,7 @@ from i3d import features
 from i3d import preprocess
 from i3d import provision
 from i3d.catalogue import paths
+from i3d.features import settings
 from i3d.preprocess import sample
 from tests import reference
 from tests.conftest import ROOT
@@ -97,6 +98,22 @@ def test_actionformer_preset_is_two_stream_16_frames_stride_4_at_the_videos_rate
   assert refused.returncode == 1
   assert refused.stderr.strip().splitlines()[-1] == (
       'features: --preset actionformer_thumos sets --snippet_stride; leave it out')
+
+
+def test_fps_is_bounded_to_rates_that_mean_something(clip_30fps, tmp_path):
+  # --fps 1e9 once streamed a 4-second video's frames to scratch until the disk was full.
+  result = run_features('--videos', os.path.dirname(clip_30fps), '--output_dir',
+                        str(tmp_path / 'out'), '--fps', '1e9')
+  assert result.returncode == 1
+  assert result.stderr.strip().splitlines() == [
+      "features: --fps must be frames per second in (0, 240] or 'native', got 1000000000.0"]
+  assert not (tmp_path / 'out').exists()
+  for text in ('inf', 'nan', '0', '-25', '240.5'):
+    with pytest.raises(ValueError, match=r'^--fps must be frames per second in \(0, 240\]'):
+      settings.parse_fps(text)
+  with pytest.raises(ValueError, match="^--fps: expected frames per second or 'native'"):
+    settings.parse_fps('fast')
+  assert [settings.parse_fps(t) for t in ('240', '0.5', 'native')] == [240.0, 0.5, 'native']
 
 
 def test_two_streams_without_the_flow_checkpoint_are_refused(clip_30fps, tmp_path):

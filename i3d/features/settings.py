@@ -9,6 +9,7 @@ from absl import flags
 from i3d import catalogue
 from i3d import flags as shared
 from i3d import runtime
+from i3d.catalogue import geometry
 from i3d.catalogue import paths
 from i3d.catalogue import Plan
 from i3d.classify import views
@@ -73,8 +74,7 @@ class FeatureSettings:
     if self.snippet_stride < 1 or self.batch_size < 1:
       raise ValueError(f'snippet_stride and batch_size must be positive, got '
                        f'{self.snippet_stride} and {self.batch_size}')
-    if self.fps != NATIVE and not (isinstance(self.fps, (int, float)) and self.fps > 0):
-      raise ValueError(f'fps must be a positive number or {NATIVE!r}, got {self.fps!r}')
+    geometry.check_fps(self.fps)
 
   @property
   def crop(self) -> str:
@@ -112,9 +112,8 @@ def parse_fps(text: str) -> Union[float, str]:
   try:
     value = float(text)
   except ValueError:
-    value = 0.0
-  if not value > 0:
-    raise ValueError(f'--fps: expected a positive number or {NATIVE!r}, got {text!r}')
+    raise ValueError(f'--fps: expected frames per second or {NATIVE!r}, got {text!r}') from None
+  geometry.check_fps(value, '--fps')
   return value
 
 

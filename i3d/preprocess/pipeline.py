@@ -16,6 +16,8 @@ import tqdm
 
 from i3d.catalogue import CHANNELS, DEFAULT_FLOW_IMPL, FPS, IMAGE_SIZE, MIN_FRAMES
 from i3d.catalogue import MODALITIES
+from i3d.catalogue import geometry
+from i3d.catalogue.geometry import NATIVE
 from i3d.preprocess import flow as flow_lib
 from i3d.preprocess import gif
 from i3d.preprocess import transforms
@@ -26,8 +28,6 @@ from i3d.system.pool import OrderedMap
 
 # `none` keeps the resized frame whole (for the crops of multi-view testing, cut later).
 CROPS = ('center', 'random', 'none')
-# The frame rate that keeps a video's own frames, every one.
-NATIVE = 'native'
 # GIF previews show at most the first 10 seconds.
 GIF_MAX_FRAMES = 250
 
@@ -67,8 +67,7 @@ class Options:
                        f'{", ".join(transforms.RECIPES)}')
     if self.crop not in CROPS:
       raise ValueError(f'Unknown crop {self.crop!r}; valid crops: {", ".join(CROPS)}')
-    if self.fps != NATIVE and not (isinstance(self.fps, (int, float)) and self.fps > 0):
-      raise ValueError(f'fps must be a positive number or {NATIVE!r}, got {self.fps!r}')
+    geometry.check_fps(self.fps)
 
   def frame_rate(self, info: video_lib.VideoInfo) -> float:
     """The rate frames are resampled to for a video."""
