@@ -1,5 +1,6 @@
 """The parts of classify that need no network: video lists, windows, accuracy."""
 
+import json
 import os
 
 import numpy as np
@@ -173,3 +174,21 @@ def test_accuracy_on_hand_counted_rows():
 
 def test_no_labels_no_accuracy():
   assert scoring.accuracy([{'label': None, 'status': 'ok'}], labels=['a']) is None
+
+
+def test_a_multilabel_set_with_no_scored_video_has_no_map(tmp_path):
+  # Every video failed: all scores -inf used to give "mAP 0.6667" over 0 videos.
+  from i3d.classify import report  # pylint: disable=g-import-not-at-top
+  from i3d.classify import result  # pylint: disable=g-import-not-at-top
+  from i3d.system.store import LocalStore  # pylint: disable=g-import-not-at-top
+  from i3d.videosets.multilabel import Actions  # pylint: disable=g-import-not-at-top
+  store = LocalStore(str(tmp_path))
+  videos = [Actions(f'v{i}', f'v{i}.mp4', None, spans=((i % 2, 0.0, 1.0),), length=2.0)
+            for i in range(3)]
+  store.write('metrics.json', b'{"mAP": 0.5}')  # An earlier run's.
+  for video in videos:
+    store.write(result.failure_name(video.id), json.dumps({'error': 'damaged'}).encode())
+  metrics = report.write_reports(store, videos, ['a', 'b'])
+  assert metrics == {'videos': {'ok': 0, 'failed': 3, 'pending': 0}}
+  assert store.read('metrics.json') is None
+  assert report.describe(store) == 'all videos: 0 ok, 3 failed, 0 pending'

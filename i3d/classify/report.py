@@ -92,6 +92,8 @@ def write_reports(store, videos: Sequence[Video], labels: Sequence[str]) -> Dict
     store.write('per_class.csv', _csv(('label', 'videos', 'top1', 'top5'), (
         [name, c['videos'], c['top1'], c['top5']] for name, c in per_class.items())))
     store.write('metrics.json', json.dumps(metrics, indent=1).encode())
+  if metrics is None:  # Nothing scored: no figure, and none left from an earlier run.
+    store.remove('metrics.json')
   counts = collections.Counter(row['status'] for row in rows)
   report = dict(metrics or {})
   report['videos'] = {status: counts.get(status, 0) for status in ('ok', 'failed', 'pending')}
@@ -102,7 +104,10 @@ def _multilabel_metrics(store, videos: Sequence[Actions], labels: Sequence[str],
                         rows: Sequence[Dict]) -> Dict:
   """Charades' mAP per video and per frame over `videos` (a video without results
   scores -inf, ranking last, as the evaluation scores a missing one); writes
-  `metrics.json` and `per_class.csv`."""
+  `metrics.json` and `per_class.csv`. None when no video has results: an mAP over
+  scores that are all -inf would rank the videos in list order and mean nothing."""
+  if not any(row['status'] == 'ok' for row in rows):
+    return None
   count, frames = len(labels), mean_ap.LOCALIZATION_FRAMES
   scores = np.full((len(videos), count), -np.inf)
   frame_scores = np.full((len(videos), frames, count), -np.inf)
