@@ -22,6 +22,7 @@ setuptools.setup(
         'i3d-camera-motion = i3d.train.camera_motion:run',
         'i3d-fvd = i3d.fvd.__main__:run',
         'i3d-export = i3d.export:run',
+        'i3d-convert = i3d.convert:run',
         'i3d-provision = i3d.provision:run',
         'i3d-preprocess = i3d.preprocess.__main__:run',
     ]},
@@ -42,6 +43,7 @@ setuptools.setup(
         'pillow',
         'matplotlib',
         'tensorboard',  # python -m i3d.train's summaries.
+        'safetensors',  # python -m i3d.convert's .safetensors files (NumPy, no PyTorch).
     ],
     extras_require={
         # pytest-xdist: the suite's files spread over the cores (scripts/test.sh); Ruff:

@@ -9,7 +9,7 @@ shape, and nothing else may be (optimizer slots aside), or nothing is assigned.
 
 import dataclasses
 import os
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -122,6 +122,19 @@ def _read(reader, prefix: str, name: str) -> np.ndarray:
   except _READ_ERRORS as e:
     raise CheckpointMismatchError(f'{prefix}.data-*: variable {name} is damaged '
                                   f'({_first_line(e)})') from e
+
+
+def read_tensors(prefix: str) -> Tuple[Dict[str, np.ndarray], str]:
+  """Every tensor of the one I3D in a checkpoint, by its name below the scope, and the
+  scope (optimizer slots and bookkeeping left out).
+
+  Raises:
+    CheckpointMismatchError: Naming the file, and for damaged data the variable.
+  """
+  reader, shapes = _open(prefix)
+  scope = detect_scope(shapes, prefix)
+  return {name[len(scope):]: _read(reader, prefix, name) for name in sorted(shapes)
+          if name.startswith(scope) and not _is_ignored(name)}, scope
 
 
 def _check_scope(shapes: Mapping[str, List[int]], scope: str, prefix: str) -> None:

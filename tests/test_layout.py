@@ -12,13 +12,14 @@ from tests.conftest import ROOT
 LAYERS = (
     ('catalogue',),                       # What exists: standard library only.
     ('system', 'flags'),                  # Files, locks, stores, the pool; shared flags.
-    ('videosets', 'preprocess'),          # Video lists and scoring; video to arrays.
+    ('videosets', 'preprocess', 'pytorch'),  # Video lists and scoring; video to arrays;
+                                             # PyTorch's files.
     ('quiet_tf',),                        # TensorFlow, imported quietly.
     ('batch_norm', 'checkpoint', 'precision'),
     ('model',),                           # The network.
     ('releases',),                        # The network holding a release.
     ('runtime',),                         # A plan's networks on a back-end.
-    ('provision', 'evaluate_sample', 'export', 'fvd', 'classify', 'train'),
+    ('provision', 'evaluate_sample', 'export', 'convert', 'fvd', 'classify', 'train'),
     ('live', 'features'),                 # Run classify's networks and preprocessing.
 )
 LAYER_OF = {part: level for level, parts in enumerate(LAYERS) for part in parts}

@@ -21,7 +21,7 @@ PACKAGES = {'i3d', 'preprocess'}
 LOCAL_FILES = ('train.py', 'classify.py', 'preprocess.py')
 COMMANDS = ('i3d-evaluate-sample', 'i3d-classify', 'i3d-classify-beam', 'i3d-live',
             'i3d-train', 'i3d-camera-motion', 'i3d-fvd', 'i3d-export', 'i3d-provision',
-            'i3d-preprocess', 'i3d-features')
+            'i3d-preprocess', 'i3d-features', 'i3d-convert')
 
 
 def source_files():
