@@ -268,18 +268,22 @@ def pytorch_to_release(source: str, directory: str, labels: Optional[str] = None
                       plan_lib.CHECKPOINT_BASENAME)
 
 
-flags.DEFINE_enum('from', None, SOURCES, 'What the input is: pytorch-i3d\'s weights '
-                  '(.pt, .pth or .safetensors; pytorch-i3d\'s models/*.pt among them), or '
-                  'a release checkpoint folder (or a trained model\'s folder).')
-flags.DEFINE_string('to', None, 'Where to write: a folder (from pytorch-i3d), or a file '
-                    '(from a release checkpoint).')
-flags.DEFINE_enum('to_format', None, FORMATS, 'From a release checkpoint: pt (a file that '
-                  'torch.load(path, weights_only=True) reads) or safetensors; default: by '
-                  'the --to file\'s extension.')
-flags.DEFINE_string('labels', None, 'From pytorch-i3d: the class list of weights with '
-                    'other classes than Kinetics\' (Charades_v1_classes.txt, say); the '
-                    'output is then a model folder for --model_dir.')
-flags.mark_flags_as_required(['from', 'to'])
+def _define_flags() -> None:
+  """The command's flags, defined when it runs (not when the library is imported)."""
+  flags.DEFINE_enum('from', None, SOURCES, 'What the input is: pytorch-i3d\'s weights '
+                    '(.pt, .pth or .safetensors; pytorch-i3d\'s models/*.pt among them), '
+                    'or a release checkpoint folder (or a trained model\'s folder).')
+  flags.DEFINE_string('to', None, 'Where to write: a folder (from pytorch-i3d), or a file '
+                      '(from a release checkpoint).')
+  flags.DEFINE_enum('to_format', None, FORMATS, 'From a release checkpoint: pt (a file '
+                    'that torch.load(path, weights_only=True) reads) or safetensors; '
+                    'default: by the --to file\'s extension.')
+  flags.DEFINE_string('labels', None, 'From pytorch-i3d: the class list of weights with '
+                      'other classes than Kinetics\' (Charades_v1_classes.txt, say); the '
+                      'output is then a model folder for --model_dir.')
+  flags.mark_flags_as_required(['from', 'to'])
+
+
 FLAGS = flags.FLAGS
 
 
@@ -301,6 +305,7 @@ def main(argv):
 
 
 def run() -> None:
+  _define_flags()
   app.run(lambda argv: faults.run_command('python -m i3d.convert', lambda: main(argv)))
 
 
