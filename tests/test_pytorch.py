@@ -285,41 +285,47 @@ def test_the_real_rgb_weights_round_trip_bit_for_bit(file_format, tmp_path):
   assert back.endswith('model.ckpt')
 
 
-def test_a_converted_flow_stream_makes_the_release_default_joint_run(tmp_path):
-  """pytorch-i3d's flow_imagenet.pt (seeded here) converted into the checkpoint folder:
-  `evaluate_sample.py` with no flags (joint: RGB and flow logits summed) prints the
-  top 20 of the sum of the two streams. The data folder holds the real RGB weights and
-  the samples' first 16 frames (a quarter of a minute less of network here)."""
+@pytest.fixture(scope='module')
+def converted_flow(tmp_path_factory):
+  """A data folder holding the real RGB weights, pytorch-i3d's flow_imagenet.pt (seeded
+  here) converted by the command, and the samples' first 16 frames (the network's work
+  a quarter of the whole samples'); the command's output; each stream's logits."""
   from i3d.preprocess import sample  # pylint: disable=g-import-not-at-top
-  from tests.test_evaluate_sample import check_printout  # pylint: disable=g-import-not-at-top
   provision.provision()
-  data = tmp_path / 'data'
-  checkpoints, samples = data / 'checkpoints', data / 'samples'
+  root = tmp_path_factory.mktemp('converted_flow')
+  checkpoints, samples = root / 'data' / 'checkpoints', root / 'data' / 'samples'
   checkpoints.mkdir(parents=True)
   samples.mkdir()
   os.symlink(os.path.join(paths.checkpoint_dir(), 'rgb_imagenet'), checkpoints / 'rgb_imagenet')
-  clips = {}
-  for stream in ('rgb', 'flow'):
-    clips[stream] = np.load(f'{sample.provision()}_{stream}.npy', mmap_mode='r')[:, :16]
-    np.save(samples / f'bigbuckbunny_{stream}.npy', clips[stream])
-  source = tmp_path / 'flow_imagenet.pt'
+  source = root / 'flow_imagenet.pt'
   source.write_bytes(serialization.dumps(seeded_state_dict('flow_400', 2)))
   converted = convert_command('--from', 'pytorch-i3d', str(source), '--to',
                               str(checkpoints / 'flow_imagenet'))
+  logits = {}
+  for stream, channels in (('rgb', 3), ('flow', 2)):
+    clip = np.load(f'{sample.provision()}_{stream}.npy', mmap_mode='r')[:, :16]
+    np.save(samples / f'bigbuckbunny_{stream}.npy', clip)
+    logits[stream], _ = run_network(str(checkpoints / f'{stream}_imagenet' / 'model.ckpt'),
+                                    channels, 400, np.asarray(clip))
+  return root, source, converted, logits
+
+
+def test_a_converted_flow_stream_makes_the_release_default_joint_run(converted_flow):
+  """`evaluate_sample.py` with no flags (joint: RGB and flow logits summed) prints the
+  top 20 of the sum of the two streams."""
+  from tests.test_evaluate_sample import check_printout  # pylint: disable=g-import-not-at-top
+  root, source, converted, logits = converted_flow
+  checkpoints = root / 'data' / 'checkpoints'
   assert converted.returncode == 0, converted.stderr
   assert converted.stdout.strip() == (
       f'{source} -> {checkpoints / "flow_imagenet" / "model.ckpt"}')
   assert sorted(os.listdir(checkpoints / 'flow_imagenet')) == [
       'CONVERSION.json', 'checkpoint', 'model.ckpt.data-00000-of-00001', 'model.ckpt.index']
   joint = subprocess.run([sys.executable, 'evaluate_sample.py'], cwd=ROOT,
-                         env=dict(ENV, I3D_DATA_DIR=str(data)), capture_output=True,
+                         env=dict(ENV, I3D_DATA_DIR=str(root / 'data')), capture_output=True,
                          text=True, check=False)
   assert joint.returncode == 0, joint.stderr
-  rgb, _ = run_network(str(checkpoints / 'rgb_imagenet' / 'model.ckpt'), 3, 400,
-                       np.asarray(clips['rgb']))
-  flow, _ = run_network(str(checkpoints / 'flow_imagenet' / 'model.ckpt'), 2, 400,
-                        np.asarray(clips['flow']))
-  check_printout(joint.stdout, rgb + flow, 20)
+  check_printout(joint.stdout, logits['rgb'] + logits['flow'], 20)
 
 
 def test_a_converted_charades_model_scores_a_charades_set(tmp_path):
