@@ -1,9 +1,17 @@
 """Writing files and folders whole or not at all: staged beside the target, then renamed.
 
 An interrupted or failed write leaves the target untouched (a killed process may leave a
-hidden `.<name>.<pid>.*.tmp` file or `.<name>.<pid>.*` folder beside it, never a
-half-written target; the next write of that target removes them). What is written gets
-the modes the user's umask gives, as `open` and `mkdir` would.
+hidden `.<name>.<pid>@<host>.*.tmp` file or `.<name>.<pid>@<host>.*` folder beside it,
+never a half-written target; the next write of that target removes them). What is written
+gets the modes the user's umask gives, as `open` and `mkdir` would.
+
+A temporary names its writer by process id and host, as git's and SQLite's lock files do,
+because shards on several hosts (a SLURM array) write into one shared folder: a process
+id means something only on its own host. A temporary of this host is removed once its
+writer is gone; one of another host is never judged by its process id, and is removed
+only once untouched for `FOREIGN_TEMPORARY_AGE_S` (an hour): results are written whole in
+seconds, and streamed arrays grow with every frame, so no live write is that still.
+Temporaries named by older versions (no host) are judged as this host's.
 """
 
 import contextlib
@@ -12,8 +20,16 @@ import functools
 import os
 import re
 import shutil
+import socket
 import tempfile
-from typing import Iterator, Tuple
+import time
+from typing import Iterator, Optional, Tuple
+
+# How long another host's temporary must lie untouched before it is taken for a killed
+# writer's (see the module's docstring).
+FOREIGN_TEMPORARY_AGE_S = 3600
+# `<pid>@<host>` in a temporary's name; the host part is absent in older names.
+_WRITER = r'(\d+)(?:@([A-Za-z0-9-]+))?\.'
 
 
 @functools.lru_cache(maxsize=None)
@@ -47,9 +63,14 @@ def temporary_file(path: str) -> Tuple[int, str]:
   return tempfile.mkstemp(prefix=_temporary_prefix(path), suffix='.tmp', dir=directory)
 
 
+def host() -> str:
+  """This host's name as temporaries record it: letters, digits and dashes."""
+  return re.sub(r'[^A-Za-z0-9-]', '-', socket.gethostname()) or 'localhost'
+
+
 def _temporary_prefix(path: str) -> str:
-  """Names this process's temporaries of `path`: hidden, with the writer's pid."""
-  return f'.{os.path.basename(os.path.abspath(path))}.{os.getpid()}.'
+  """Names this process's temporaries of `path`: hidden, with the writer's pid and host."""
+  return f'.{os.path.basename(os.path.abspath(path))}.{os.getpid()}@{host()}.'
 
 
 def _alive(pid: int) -> bool:
@@ -62,6 +83,31 @@ def _alive(pid: int) -> bool:
   return True
 
 
+def _last_touched(path: str) -> float:
+  """The latest modification time of a file, or of a folder and everything in it."""
+  latest = os.lstat(path).st_mtime
+  if os.path.isdir(path) and not os.path.islink(path):
+    for folder, _, names in os.walk(path):
+      for name in names:
+        try:
+          latest = max(latest, os.lstat(os.path.join(folder, name)).st_mtime)
+        except FileNotFoundError:
+          pass
+  return latest
+
+
+def _writer_gone(path: str, pid: Optional[str], writer_host: Optional[str]) -> bool:
+  """Whether the process that wrote a temporary is gone (see the module's docstring)."""
+  if pid is None:  # A name without a writer: nobody's.
+    return True
+  if writer_host is None or writer_host == host():
+    return not _alive(int(pid))
+  try:
+    return time.time() - _last_touched(path) > FOREIGN_TEMPORARY_AGE_S
+  except FileNotFoundError:  # Renamed into place, or removed, meanwhile.
+    return False
+
+
 def remove_stale_temporaries(path: str) -> None:
   """Removes the temporary files and staging folders of `path` whose writing process is
   gone (a killed run's)."""
@@ -69,12 +115,12 @@ def remove_stale_temporaries(path: str) -> None:
   directory = os.path.dirname(path)
   if not os.path.isdir(directory):
     return
-  pattern = re.compile(re.escape(f'.{os.path.basename(path)}.') + r'(\d+)\.')
+  pattern = re.compile(re.escape(f'.{os.path.basename(path)}.') + _WRITER)
   for name in os.listdir(directory):
     match = pattern.match(name)
-    if not match or _alive(int(match.group(1))):
-      continue
     stale = os.path.join(directory, name)
+    if not match or not _writer_gone(stale, match.group(1), match.group(2)):
+      continue
     if os.path.isdir(stale) and not os.path.islink(stale):
       shutil.rmtree(stale, ignore_errors=True)
     elif name.endswith('.tmp'):
@@ -84,19 +130,23 @@ def remove_stale_temporaries(path: str) -> None:
         pass
 
 
-_TEMPORARY_PID = re.compile(r'\.(\d+)\.[^.]*\.tmp$')
+_TEMPORARY_WRITER = re.compile(r'\.' + _WRITER + r'[^.]*\.tmp$')
 
 
 def remove_dead_temporaries(directory: str) -> None:
   """Removes the temporary files in `directory` whose writing process is gone (or that
-  name none): what killed runs left, never what a live one (another shard) is writing."""
+  name none): what killed runs left, never what a live one (another shard, on this host
+  or another) is writing."""
   if not os.path.isdir(directory):
     return
   for name in os.listdir(directory):
-    match = _TEMPORARY_PID.search(name)
-    if is_temporary(name) and not (match and _alive(int(match.group(1)))):
+    if not is_temporary(name):
+      continue
+    match = _TEMPORARY_WRITER.search(name)
+    path = os.path.join(directory, name)
+    if _writer_gone(path, *(match.groups() if match else (None, None))):
       try:
-        os.remove(os.path.join(directory, name))
+        os.remove(path)
       except FileNotFoundError:
         pass
 
