@@ -156,7 +156,8 @@ def check_writable(path: str) -> None:
 
   Raises:
     ValueError: If `path` is a folder, or a part of its folder is a file.
-    OSError: If its folder exists but may not be written (EACCES, EROFS).
+    OSError: If its folder exists but may not be written: EROFS on a read-only file
+      system, else EACCES.
   """
   path = os.path.abspath(path)
   if os.path.isdir(path):
@@ -167,6 +168,8 @@ def check_writable(path: str) -> None:
   if not os.path.isdir(folder):
     raise ValueError(f'{path}: {folder} is a file, not a folder')
   if not os.access(folder, os.W_OK):
+    if os.statvfs(folder).f_flag & os.ST_RDONLY:  # The machine's, not a permission.
+      raise OSError(errno.EROFS, os.strerror(errno.EROFS), folder)
     raise PermissionError(errno.EACCES, 'Permission denied (may not write there)', folder)
 
 
