@@ -5,7 +5,9 @@ time axes left free, so that each computes the same graph (float32 weights: no f
 compression on the way).
 """
 
+import errno
 import logging
+import os
 from typing import Sequence
 
 from i3d import quiet_tf
@@ -16,6 +18,11 @@ from i3d.quiet_tf import tf
 ONNX_OPSET = 17
 # Names of the free axes of the models' inputs `[B, T, 224, 224, C]` and outputs `[B, ...]`.
 BATCH_AXIS, TIME_AXIS = 'batch', 'frames'
+
+
+# Free space under which a file system that refused OpenVINO's write is taken for full
+# (the weights it was writing are tens of MiB).
+_FULL_BELOW_BYTES = 1 << 20
 
 
 def missing_extra(package: str, extra: str) -> ImportError:
@@ -38,7 +45,18 @@ def save_openvino(model, xml_path: str) -> None:
   """Writes `<name>.xml` and `<name>.bin`, the weights kept in float32 (OpenVINO's
   default would halve them to float16)."""
   import openvino  # pylint: disable=g-import-not-at-top
-  openvino.save_model(model, xml_path, compress_to_fp16=False)
+  try:
+    openvino.save_model(model, xml_path, compress_to_fp16=False)
+  except RuntimeError as e:
+    # OpenVINO reports a write the file system refused as "basic_ios::clear", with no
+    # errno: tell the machine's errors (exit 4) from its own by the file system's state.
+    folder = os.path.dirname(os.path.abspath(xml_path))
+    state = os.statvfs(folder)
+    if state.f_flag & os.ST_RDONLY:
+      raise OSError(errno.EROFS, os.strerror(errno.EROFS), folder) from e
+    if state.f_bavail * state.f_frsize < _FULL_BELOW_BYTES:
+      raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), folder) from e
+    raise
 
 
 def to_onnx(function: tf.types.experimental.GenericFunction,
