@@ -77,6 +77,14 @@ def test_a_source_that_cannot_be_opened(tmp_path):
     assert line.startswith(f'{PROGRAM}: {message}')
 
 
+def test_a_window_beyond_any_clip_is_a_bad_flag(bunny):
+  # --window_frames 100000 was taken, and its memory reported as the machine's error.
+  result = run_stream('--source', bunny, '--window_frames', '100000')
+  assert result.returncode == 1
+  assert 'flag --window_frames=100000: 100000 is not an integer in the range [9, 1024]' in (
+      result.stderr)
+
+
 def test_a_stream_that_stops_midway(bunny, tmp_path):
   cut = tmp_path / 'cut.avi'
   decoded = write_cut_avi(cut, frames=100, keep=0.7)

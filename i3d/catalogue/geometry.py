@@ -23,6 +23,10 @@ IMAGE_SIZE = 224
 # The fewest frames the network accepts: its temporal stride is 8 and its logits pool is
 # 2 frames deep, so 9 RGB frames, or 9 flow frames (10 video frames).
 MIN_FRAMES = 9
+# The longest clip a command takes at once (a training clip, a live window): 41 s at
+# 25 fps. Training's activations and gradients take about 35 MB a frame at batch 1, so
+# this is already 35 GB; beyond it a flag is a typo, not a request for memory.
+MAX_FRAMES = 1024
 # Channels of Mixed_5c, the last feature map: the size of the pooled features.
 FEATURE_SIZE = 1024
 # Input channels of each modality; the modalities are its keys.

@@ -33,6 +33,7 @@ from i3d import catalogue
 from i3d import flags as shared
 from i3d import runtime
 from i3d.catalogue import CHANNELS, FPS, IMAGE_SIZE, MIN_FRAMES
+from i3d.catalogue.geometry import MAX_FRAMES
 from i3d.live import source as stream_source
 from i3d.preprocess import pipeline
 from i3d.preprocess import transforms
@@ -45,7 +46,7 @@ _SOURCE = flags.DEFINE_string('source', None, 'A camera number, a URL or a video
 _REALTIME = flags.DEFINE_bool('realtime', False, 'Play a file at its own frame rate, as a '
                               'live stream (windows are skipped when the network lags).')
 _WINDOW_FRAMES = flags.DEFINE_integer('window_frames', 64, 'Frames per window, at 25 fps.',
-                                      lower_bound=MIN_FRAMES)
+                                      lower_bound=MIN_FRAMES, upper_bound=MAX_FRAMES)
 _STRIDE = flags.DEFINE_integer('stride', 16, 'Frames between windows.', lower_bound=1)
 _TOP_K = flags.DEFINE_integer('top_k', 3, 'Classes printed per window.', lower_bound=1)
 _EVAL_TYPE = shared.eval_type('rgb', catalogue.RGB_EVAL_TYPES)

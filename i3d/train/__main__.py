@@ -24,7 +24,7 @@ from i3d.catalogue import MIN_FRAMES, MODALITIES, RELEASES
 from i3d.preprocess import video as video_lib
 from i3d.system import faults
 from i3d.train import recipe as recipe_lib
-from i3d.train.recipe import MAX_FRAMES
+from i3d.catalogue.geometry import MAX_FRAMES
 from i3d.videosets import labelled
 from i3d.videosets import multilabel
 

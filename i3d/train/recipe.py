@@ -19,14 +19,12 @@ from typing import Any, Dict, Optional, Tuple
 
 from i3d.catalogue import (DEFAULT_FLOW_IMPL, FLOW_IMPLS, MODALITIES, PRECISIONS,
                            RELEASES)
+from i3d.catalogue.geometry import MAX_FRAMES
 
 TRAIN_LAYERS = ('all', 'logits')
 LR_SCHEDULES = ('step', 'constant', 'cosine')
 # Warm-up starts at this fraction of the rate (MMAction2's LinearLR, start_factor 0.1).
 WARMUP_START = 0.1
-# The longest training clip: 41 s at 25 fps. A clip's activations and gradients take
-# about 35 MB a frame at batch 1, so this is already 35 GB.
-MAX_FRAMES = 1024
 
 
 @dataclasses.dataclass(frozen=True)
