@@ -258,6 +258,39 @@ def test_preprocess_filesystem_errors_and_ctrl_c_get_one_line(videos, tmp_path):
   assert not [n for n in os.listdir(tmp_path) if n.startswith(('c_', '.c_'))]
 
 
+def children(pid):
+  """The processes whose parent is `pid` (Linux's /proc)."""
+  found = []
+  for entry in os.listdir('/proc'):
+    try:
+      with open(f'/proc/{entry}/stat') as f:
+        if entry.isdigit() and int(f.read().rsplit(')', 1)[1].split()[1]) == pid:
+          found.append(int(entry))
+    except (OSError, IndexError, ValueError):
+      pass
+  return found
+
+
+def test_ctrl_c_in_a_terminal_stops_the_workers_without_a_word(videos, tmp_path):
+  """A terminal's Ctrl-C reaches the whole process group, the pool's workers too: one
+  line, from the command, and no worker's KeyboardInterrupt traceback."""
+  out = tmp_path / 'out'
+  process = subprocess.Popen(
+      [sys.executable, *classify_args(videos, out, workers=2)], cwd=ROOT, env=ENV,
+      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+      preexec_fn=as_in_a_terminal, start_new_session=True)
+  deadline = time.monotonic() + 300
+  while process.poll() is None and time.monotonic() < deadline and len(
+      children(process.pid)) < 2:
+    time.sleep(0.05)
+  time.sleep(1)  # The two workers importing their modules, or at work.
+  os.killpg(process.pid, signal.SIGINT)  # As the terminal sends it: to every process.
+  _, stderr = process.communicate(timeout=60)
+  assert process.returncode == 130, stderr
+  assert stderr.splitlines()[-1] == 'classify: interrupted'
+  assert 'Traceback' not in stderr and 'KeyboardInterrupt' not in stderr, stderr
+
+
 def test_messages_name_the_file_before_any_work(tmp_path):
   (tmp_path / 'file').write_text('')
   start = time.time()

@@ -33,8 +33,16 @@ def die_with_parent(parent: int) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+def _leave_quietly(unused_signal, unused_frame):
+  raise SystemExit(128 + signal.SIGINT)
+
+
 def _start_worker(parent: int, initializer: Optional[Callable], initargs: Sequence[Any]):
   die_with_parent(parent)
+  # A terminal's Ctrl-C reaches the whole process group: the parent answers it (one
+  # line); a worker leaves quietly (SystemExit unwinds its locks, and multiprocessing
+  # prints no traceback for it) rather than each printing KeyboardInterrupt's.
+  signal.signal(signal.SIGINT, _leave_quietly)
   if initializer is not None:
     initializer(*initargs)
 
