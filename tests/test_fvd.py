@@ -14,6 +14,7 @@ import tensorflow as tf
 from i3d import fvd
 from i3d import provision
 from i3d.fvd import embedding
+from i3d.fvd import saved
 from i3d.catalogue import paths
 from i3d.preprocess import sample
 from i3d.preprocess import video as video_lib
@@ -336,3 +337,43 @@ def test_command_bad_input(case, tmp_path):
   assert result.returncode == 1
   assert len(result.stderr.strip().splitlines()) == 1
   assert result.stderr.startswith(f'python -m i3d.fvd: {expected}')
+
+
+def test_merging_refuses_shards_given_twice_or_missing(tmp_path):
+  """`--real part_0.npz --real part_0.npz` once printed an FVD (2106.6 where the whole
+  set's is 2184.6); a missing shard was as silent. Saved shards say which of how many
+  they are."""
+  rng = np.random.default_rng(5)
+  settings = fvd.Settings(16, 'float32', 'tf1_bilinear')
+  paths = {}
+  for name, shard in (('part_0', (0, 3)), ('part_1', (1, 3)), ('part_2', (2, 3)),
+                      ('whole', None), ('other', None)):
+    embedded = fvd.Embedded(name, settings, fvd.Statistics.of(rng.normal(size=(6, 400))),
+                            shard=shard)
+    paths[name] = str(tmp_path / f'{name}.npz')
+    saved.save(paths[name], embedded)
+  loaded = {name: saved.load(path) for name, path in paths.items()}
+  assert loaded['part_1'].shard == (1, 3) and loaded['whole'].shard is None
+  merged = fvd.merge([loaded['part_2'], loaded['part_0'], loaded['part_1']])
+  assert merged.statistics.count == 18 and merged.shard is None
+  refusals = {
+      ('part_0', 'part_0', 'part_1', 'part_2'): f'{paths["part_0"]}: the same statistics as '
+                                                f'{paths["part_0"]}, given twice',
+      ('part_0', 'part_2'): 'shards of 3 given, but shard 1 missing: FVD needs the whole set',
+      ('whole', 'part_0', 'part_1', 'part_2'): f'{paths["whole"]}: not a shard, merged with '
+                                               f'the shards of {paths["part_0"]}',
+      ('whole', 'whole'): f'{paths["whole"]}: the same statistics as {paths["whole"]}, given '
+                          'twice',
+  }
+  for names, message in refusals.items():
+    with pytest.raises(fvd.InputError) as raised:
+      fvd.merge([loaded[n] for n in names])
+    assert str(raised.value).startswith(message), names
+  assert fvd.merge([loaded['whole'], loaded['other']]).statistics.count == 12  # Two sets.
+  # The command: one line, exit 1, no FVD printed.
+  result = run_fvd('--real', paths['part_0'], '--real', paths['part_0'], '--generated',
+                   paths['other'])
+  assert result.returncode == 1
+  assert result.stderr.strip() == (f'python -m i3d.fvd: {paths["part_0"]}: the same '
+                                   f'statistics as {paths["part_0"]}, given twice')
+  assert 'FVD' not in result.stdout

@@ -173,6 +173,10 @@ def compute() -> None:
             for item in opened])
         for name, opened in sides.items()}
   if _SAVE_STATS.value:
+    shard = shards.parse(_SHARD.value)
+    if shard is not None:  # Recorded, so that merging refuses duplicates and gaps.
+      embedded['real'] = dataclasses.replace(embedded['real'],
+                                             shard=(shard.index, shard.count))
     saved.save(_SAVE_STATS.value, embedded['real'])
     print(f'saved the statistics of {embedded["real"].statistics.count} videos to '
           f'{_SAVE_STATS.value}')

@@ -64,13 +64,50 @@ def merge(sets: Sequence[Embedded]) -> Embedded:
     InputError: If the shards were embedded under different settings.
   """
   check_comparable(sets)
+  check_whole(sets)
   statistics = sets[0].statistics
   for shard in sets[1:]:
     statistics = statistics.merge(shard.statistics)
   kept = [s.embeddings for s in sets]
   embeddings = None if any(e is None for e in kept) else np.concatenate(kept)
   source = ' + '.join(s.source for s in sets)
-  return Embedded(source, sets[0].settings, statistics, embeddings)
+  # One set's shards merge into the whole set; a single shard stays that shard.
+  shard = sets[0].shard if len(sets) == 1 else None
+  return Embedded(source, sets[0].settings, statistics, embeddings, shard)
+
+
+def check_whole(sets: Sequence[Embedded]) -> None:
+  """Raises InputError unless merging `sets` counts every video once: the same saved
+  file (or the same statistics) given twice, or a set's shards given twice, mixed with
+  other sets or with one missing, would print a distance of something else."""
+  seen = {}
+  for item in sets:
+    key = (item.statistics.count, item.statistics.mean.tobytes())
+    if key in seen:
+      raise InputError(f'{item.source}: the same statistics as {seen[key]}, given twice')
+    seen[key] = item.source
+  sharded = [item for item in sets if item.shard is not None]
+  if not sharded:
+    return
+  if len(sharded) != len(sets):
+    whole = next(item for item in sets if item.shard is None)
+    raise InputError(f'{whole.source}: not a shard, merged with the shards of '
+                     f'{sharded[0].source}; give one set\'s shards alone')
+  count = sharded[0].shard[1]
+  by_index = {}
+  for item in sharded:
+    index, of = item.shard
+    if of != count:
+      raise InputError(f'{item.source}: shard {index} of {of}, merged with shards of '
+                       f'{count} ({sharded[0].source})')
+    if index in by_index:
+      raise InputError(f'{item.source}: shard {index} of {count}, given twice (also '
+                       f'{by_index[index]})')
+    by_index[index] = item.source
+  missing = sorted(set(range(count)) - set(by_index))
+  if missing:
+    raise InputError(f'shards of {count} given, but shard{"s" if len(missing) > 1 else ""} '
+                     f'{", ".join(map(str, missing))} missing: FVD needs the whole set')
 
 
 def check_comparable(sets: Sequence[Union[Embedded, Planned]]) -> None:

@@ -3,7 +3,9 @@
 Keys: `fvd_statistics` (the format's version), `count`, `mean` `[400]` and `covariance`
 `[400, 400]` (float64, N - 1 divisor), `embeddings` `[N, 400]` float32 (for the kernel
 distance), and the settings `num_frames`, `precision`, `recipe` (and `frames_from` when
-not `start`). A file compares only with sets embedded under the same settings.
+not `start`). A file compares only with sets embedded under the same settings. A shard's
+statistics (`--shard`) hold `shard_index` and `shard_count`, so that merging can refuse a
+shard given twice or one missing.
 
 Statistics of a protocol's draws (`Drawn`) hold instead `protocol`, `clips`, `seeds`
 `[K]`, and per draw `counts` `[K]`, `means` `[K, 400]`, `covariances` `[K, 400, 400]`.
@@ -51,6 +53,7 @@ class Embedded:
   settings: Settings
   statistics: distance.Statistics
   embeddings: Optional[np.ndarray] = None
+  shard: Optional[Tuple[int, int]] = None  # (index, count) of the set's shards.
 
 
 def save(path: str, embedded: Embedded) -> None:
@@ -63,6 +66,8 @@ def save(path: str, embedded: Embedded) -> None:
     arrays['frames_from'] = embedded.settings.frames_from
   if embedded.embeddings is not None:
     arrays['embeddings'] = embedded.embeddings
+  if embedded.shard is not None:
+    arrays['shard_index'], arrays['shard_count'] = embedded.shard
   buffer = io.BytesIO()
   np.savez(buffer, **arrays)
   files.write_atomically(path, buffer.getvalue())
@@ -90,12 +95,16 @@ def load(path: str) -> Union[Embedded, 'Drawn']:
       statistics = distance.Statistics.from_covariance(
           int(archive['count']), archive['mean'], archive['covariance'])
       embeddings = archive['embeddings'] if 'embeddings' in archive.files else None
+      shard = ((int(archive['shard_index']), int(archive['shard_count']))
+               if 'shard_index' in archive.files else None)
   except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
     if isinstance(e, InputError):
       raise
     raise InputError(f'{path}: damaged FVD statistics ({e})') from e
   check(path, statistics, embeddings)
-  return Embedded(path, settings, statistics, embeddings)
+  if shard is not None and not 0 <= shard[0] < shard[1]:
+    raise InputError(f'{path}: damaged FVD statistics (shard {shard[0]} of {shard[1]})')
+  return Embedded(path, settings, statistics, embeddings, shard)
 
 
 @dataclasses.dataclass(frozen=True)
