@@ -49,6 +49,7 @@ from i3d.quiet_tf import tf
 from i3d.runtime import convert
 from i3d.system import faults
 from i3d.system import files
+from i3d.system import lock
 
 TOP_K = 5
 LABEL_MAP = 'label_map.txt'
@@ -225,6 +226,12 @@ def check_output_dir(output_dir: str) -> None:
 
 
 def export() -> None:
+  # Two exports into one folder at once: the second is refused (each replaces it whole).
+  with lock.replacement_lock(_OUTPUT_DIR.value):
+    _export()
+
+
+def _export() -> None:
   check_output_dir(_OUTPUT_DIR.value)
   if _MODEL_DIR.value:
     plan = catalogue.model_plan(_MODEL_DIR.value)

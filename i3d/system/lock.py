@@ -58,3 +58,38 @@ def _flock(folder: str, name: str, mode: int, holder_is: str) -> Iterator[None]:
     yield
   finally:
     os.close(handle)  # Releases the lock.
+
+
+@contextlib.contextmanager
+def replacement_lock(path: str) -> Iterator[None]:
+  """Holds `.<name>.lock` beside `path` for a write that replaces `path` whole (an
+  export's folder), which a lock inside it would not survive. A second writer is refused
+  at once; the lock file is removed when the block ends.
+
+  Raises:
+    FolderBusyError: If another process holds it; the message names `path` and it.
+  """
+  path = os.path.abspath(path)
+  folder = os.path.dirname(path)
+  os.makedirs(folder, exist_ok=True)
+  lock_path = os.path.join(folder, f'.{os.path.basename(path)}.lock')
+  handle = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+  try:
+    try:
+      fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+      # Its last holder may have removed the file after this one opened it: the lock
+      # taken is then on a file nobody else will open.
+      if os.fstat(handle).st_ino != os.stat(lock_path).st_ino:
+        raise BlockingIOError
+    except (BlockingIOError, FileNotFoundError):
+      holder = os.pread(handle, 32, 0).decode(errors='replace').strip() or 'unknown'
+      raise FolderBusyError(f'{path}: another process ({holder}) is writing it; wait for '
+                            'it to end, or use another folder') from None
+    os.ftruncate(handle, 0)
+    os.pwrite(handle, f'{os.getpid()}\n'.encode(), 0)
+    try:
+      yield
+    finally:
+      os.unlink(lock_path)  # While held: a process that opened it will find it gone.
+  finally:
+    os.close(handle)
