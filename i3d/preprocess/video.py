@@ -26,6 +26,13 @@ class ShortVideoWarning(UserWarning):
   it is used as far as it decodes."""
 
 
+# The lowest frame rate taken for a video's own. Resampling repeats a frame for its whole
+# period, so a container whose timing is broken (an mp4 with an mdhd timescale of 0 reads
+# as 0.00195 fps) would make 20 frames into 256,000 at 25 fps; at or above this rate a
+# decoded frame becomes at most FPS / MIN_SOURCE_FPS = 25 output frames.
+MIN_SOURCE_FPS = 1.0
+
+
 @dataclasses.dataclass(frozen=True)
 class VideoInfo:
   """What the container says of a video (the frame count can be approximate)."""
@@ -62,6 +69,9 @@ def probe(path: str) -> VideoInfo:
     capture.release()
   if not fps > 0 or not math.isfinite(fps):
     raise VideoError(f'{path}: no frame rate in the container (read {fps})')
+  if fps < MIN_SOURCE_FPS:
+    raise VideoError(f'{path}: the container says {fps:g} frames per second, below any '
+                     f'video\'s ({MIN_SOURCE_FPS:g}): its timing is broken')
   return info
 
 
