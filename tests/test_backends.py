@@ -150,3 +150,67 @@ def test_features_and_live_on_openvino_equal_tensorflows(tmp_path):
   for got, expected in zip(windows['openvino'], windows['tensorflow']):
     np.testing.assert_allclose(got['logits'], expected['logits'], rtol=1e-4,
                                atol=1e-4 * np.abs(expected['logits']).max())
+
+
+def test_a_damaged_int8_cache_is_named_and_calibrated_again(tmp_path, monkeypatch, capsys):
+  """A cut `model.bin` in the cache gave OpenVINO's bare "Incorrect weights in bin file!"
+  traceback. The cache logic here, around a tiny OpenVINO model (no calibration)."""
+  import openvino  # pylint: disable=g-import-not-at-top
+  from openvino import opset13 as ops  # pylint: disable=g-import-not-at-top
+  from i3d.runtime import convert  # pylint: disable=g-import-not-at-top
+  source = ops.parameter([1, 64], np.float32, name='x')
+  weights = ops.constant(np.arange(64 * 64, dtype=np.float32).reshape(64, 64))
+  tiny = openvino.Model([ops.matmul(source, weights, False, False)], [source], 'tiny')
+  monkeypatch.setenv('I3D_CACHE_DIR', str(tmp_path))
+  monkeypatch.setattr(int8, '_key', lambda *args: 'key')
+  monkeypatch.setattr(int8, 'calibration_clips', lambda *args: [])
+  calibrated = []
+  monkeypatch.setattr(int8, 'quantize', lambda model, clips: calibrated.append(1) or model)
+  folder = tmp_path / 'int8' / 'key'
+  folder.mkdir(parents=True)
+  convert.save_openvino(tiny, str(folder / 'model.xml'))
+  data = (folder / 'model.bin').read_bytes()
+  (folder / 'model.bin').write_bytes(data[:len(data) // 2])
+  calibration = int8.Calibration(('a.mp4',), 4)
+  model = int8.quantized(lambda: tiny, 'prefix', 'rgb', False, calibration)
+  assert calibrated == [1]
+  message = capsys.readouterr().err
+  assert f'int8: {folder}: a damaged quantized model (' in message
+  assert message.splitlines()[0].endswith('; calibrating again')
+  assert (folder / 'model.bin').read_bytes() == data  # Written anew, whole.
+  assert model.get_parameters()[0].get_friendly_name() == 'x'
+  # The next run reads it from the cache.
+  int8.quantized(lambda: tiny, 'prefix', 'rgb', False, calibration)
+  assert calibrated == [1]
+
+
+def test_a_failed_calibration_leaves_a_folder_that_takes_other_settings(tmp_path):
+  # Its run.json once refused the corrected rerun as "other settings", with no result.
+  provision.provision()
+  videos = tmp_path / 'videos'
+  videos.mkdir()
+  os.symlink(os.path.join(VIDEOS, 'bikes.mp4'), videos / 'bikes.mp4')
+  (tmp_path / 'bad.mp4').write_text('not a video\n')
+  failed = subprocess.run(
+      [sys.executable, '-m', 'i3d.classify', '--videos', str(videos), '--eval_type', 'rgb',
+       '--output_dir', str(tmp_path / 'out'), '--noplots', '--backend', 'openvino',
+       '--precision', 'int8', '--calibration', str(tmp_path / 'bad.mp4')], cwd=ROOT,
+      capture_output=True, text=True, timeout=600,
+      env=dict(os.environ, I3D_CACHE_DIR=str(tmp_path / 'cache')))
+  assert failed.returncode == 1, failed.stderr
+  assert f'{tmp_path / "bad.mp4"}: not a video' in failed.stderr.strip().splitlines()[-1]
+  claimed = json.loads((tmp_path / 'out' / 'run.json').read_text())
+  assert claimed['precision'] == 'int8'
+  again = subprocess.run(  # On TensorFlow in float32: other settings, an empty folder.
+      [sys.executable, '-m', 'i3d.classify', '--videos', str(videos), '--eval_type', 'rgb',
+       '--output_dir', str(tmp_path / 'out'), '--noplots', '--window_frames', '0'],
+      cwd=ROOT, capture_output=True, text=True, timeout=600)
+  assert again.returncode == 0, again.stderr
+  assert (tmp_path / 'out' / 'videos' / 'bikes.npz').exists()
+  assert json.loads((tmp_path / 'out' / 'run.json').read_text())['precision'] == 'float32'
+  # Once it holds a result, other settings are refused as before.
+  refused = subprocess.run(
+      [sys.executable, '-m', 'i3d.classify', '--videos', str(videos), '--eval_type', 'rgb',
+       '--output_dir', str(tmp_path / 'out'), '--noplots'], cwd=ROOT, capture_output=True,
+      text=True, timeout=600)
+  assert refused.returncode == 1 and 'made with other settings' in refused.stderr

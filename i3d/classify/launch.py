@@ -16,6 +16,7 @@ from i3d.classify import result as result_lib
 from i3d.classify.settings import Settings
 from i3d.runtime import backends
 from i3d.system import claims
+from i3d.system import files
 from i3d.system.lock import folder_lock
 from i3d.system.shards import Shard
 from i3d.system.store import LocalStore, Store, is_local, open_store
@@ -144,7 +145,16 @@ def claim_output(store: Store, settings: Settings, plan: Plan) -> None:
       store, result_lib.RUN_FILE,
       json.dumps(settings.identity(plan), indent=1, sort_keys=True).encode(),
       '{path}: results there were made with other settings ({changes}); use another '
-      'output folder or the same settings')
+      'output folder or the same settings', holds_results=_holds_results(store))
+
+
+def _holds_results(store: Store) -> bool:
+  """Whether a run left anything in the folder's results (a local folder is looked in;
+  another filesystem's is taken to hold some)."""
+  if not isinstance(store, LocalStore):
+    return True
+  folder = store.path(result_lib.VIDEOS)
+  return os.path.isdir(folder) and any(not files.is_temporary(n) for n in os.listdir(folder))
 
 
 def is_done(store: Store, video: Video, retry_failed: bool = False,

@@ -140,7 +140,12 @@ def quantized(convert_model: Callable[[], Any], checkpoint_prefix: str, modality
                         _key(checkpoint_prefix, per_time, calibration, modality))
   xml = os.path.join(folder, 'model.xml')
   if os.path.isfile(xml):
-    return openvino.Core().read_model(xml)
+    try:
+      return openvino.Core().read_model(xml)
+    except RuntimeError as e:  # A file of it cut or damaged since it was written whole.
+      reason = (str(e).strip().splitlines() or ['unreadable'])[-1].strip()
+      print(f'int8: {folder}: a damaged quantized model ({reason}); calibrating again',
+            file=sys.stderr, flush=True)
   print(f'int8: calibrating {modality} on {calibration.describe()} (once: kept in '
         f'{os.path.dirname(folder)})', file=sys.stderr, flush=True)
   result = quantize(convert_model(), calibration_clips(calibration, modality))

@@ -19,7 +19,7 @@ def _describe_change(key: str, theirs: Any, mine: Any) -> str:
 
 def claim_settings(store: Store, name: str, record: bytes, refusal: str,
                    describe_change: Callable[[str, Any, Any], str] = _describe_change,
-                   ignore: Collection[str] = ()) -> None:
+                   ignore: Collection[str] = (), holds_results: bool = True) -> None:
   """Writes `record` (the settings as a JSON object) to `name`, or checks it against the
   settings recorded there.
 
@@ -30,13 +30,16 @@ def claim_settings(store: Store, name: str, record: bytes, refusal: str,
     refusal: The message when they differ, with `{path}` and `{changes}` in it.
     describe_change: Says one setting that differs, from its key and both values.
     ignore: Keys that may differ (a run's length, which a later run may extend).
+    holds_results: Whether the folder holds results of the recorded settings. If not
+      (a run that stopped before its first result, say on a bad calibration video),
+      its claim is replaced: there is nothing to keep apart.
 
   Raises:
     SettingsMismatchError: If the recorded settings differ (naming each difference), or
       the file is damaged (naming it).
   """
   existing = store.read(name)
-  if existing is None:
+  if existing is None or not holds_results:
     store.write(name, record)
     return
   path = store.path(name)
