@@ -126,25 +126,49 @@ def test_a_full_disk_during_a_checkpoint_exits_4_and_the_next_run_finishes(motio
     assert (out / 'model' / 'model.ckpt.index').exists()
 
 
-def test_a_full_disk_during_an_export_exits_4_and_leaves_nothing(tmp_path):
+@pytest.mark.parametrize('export_format', ['saved_model', 'openvino'])
+def test_a_full_disk_during_an_export_exits_4_and_leaves_nothing(export_format, tmp_path):
+  # OpenVINO's writer once failed with a 20-line "basic_ios::clear" traceback, exit 1.
   with tiny_disk(tmp_path / 'disk', size='10m'):
-    result = run('-m', 'i3d.export', '--output_dir', str(tmp_path / 'disk' / 'E'))
+    result = run('-m', 'i3d.export', '--output_dir', str(tmp_path / 'disk' / 'E'),
+                 '--format', export_format)
     assert result.returncode == 4, result.stderr
     line = one_line(result, 'python -m i3d.export')
     assert 'No space left on device' in line and str(tmp_path / 'disk') in line
     assert os.listdir(tmp_path / 'disk') == []
 
 
+def test_a_second_export_into_the_same_folder_at_once_is_refused(tmp_path):
+  # Both once reported success, and only one format survived.
+  import time  # pylint: disable=g-import-not-at-top
+  out = tmp_path / 'E'
+  first = subprocess.Popen([sys.executable, '-m', 'i3d.export', '--output_dir', str(out)],
+                           cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+  deadline = time.monotonic() + 120
+  while not (tmp_path / '.E.lock').exists():
+    assert first.poll() is None and time.monotonic() < deadline
+    time.sleep(0.02)
+  second = run('-m', 'i3d.export', '--output_dir', str(out), '--format', 'onnx')
+  assert second.returncode == 1
+  assert one_line(second, 'python -m i3d.export') == (
+      f'python -m i3d.export: {out}: another process ({first.pid}) is writing it; wait for '
+      'it to end, or use another folder')
+  _, stderr = first.communicate(timeout=300)
+  assert first.returncode == 0, stderr
+  assert (out / 'saved_model.pb').exists()
+  assert sorted(os.listdir(tmp_path)) == ['E']  # The lock file is gone with the export.
+
+
 def test_what_a_killed_run_left_is_removed_by_the_next(motions, tmp_path):
   out = tmp_path / 'o'
-  assert run(*train_args(motions, out, '--steps', '1', '--save_every', '1')).returncode == 0
   # What kill -9 leaves: TensorFlow's checkpoint being written, a staging folder of the
   # final model, each of a process that is gone (pid 2**22 + 1 exceeds Linux's pid_max).
-  (out / 'train' / 'ckpt-2_temp').mkdir()
+  (out / 'train' / 'ckpt-2_temp').mkdir(parents=True)
   (out / 'train' / 'ckpt-2_temp' / 'part').write_bytes(b'x' * 1000)
   gone = 2 ** 22 + 1
   (out / f'.model.{gone}.abcd').mkdir()
-  result = run(*train_args(motions, out, '--steps', '2', '--save_every', '1'))
+  result = run(*train_args(motions, out, '--steps', '1', '--save_every', '1'))
   assert result.returncode == 0, result.stderr
   assert not (out / 'train' / 'ckpt-2_temp').exists()
   assert not (out / f'.model.{gone}.abcd').exists()
@@ -333,3 +357,16 @@ def test_camera_motion_writes_the_named_classes_and_refuses_unknown_ones(tmp_pat
       "unknown camera motions ['Sideways']; known: "
       'PanLeft, PanRight, TiltUp, TiltDown, ZoomIn, '
       'ZoomOut, RotateClockwise, RotateAnticlockwise')
+
+
+def test_a_read_only_file_system_is_named_as_such(tmp_path):
+  # It was reported as "Permission denied", as if the user had named a folder of others.
+  from i3d.preprocess import sample as samples  # pylint: disable=g-import-not-at-top
+  with tiny_disk(tmp_path / 'disk') as remount:
+    remount('ro')
+    result = run('-m', 'preprocess', '--video', samples.sample_video(), '--out_prefix',
+                 str(tmp_path / 'disk' / 'x'), '--nogif', timeout=120)
+    assert result.returncode == 4, result.stderr
+    assert one_line(result, 'preprocess') == (
+        f'preprocess: {tmp_path / "disk"}: Read-only file system (an error of the machine; '
+        'nothing was written off: run again once mended)')

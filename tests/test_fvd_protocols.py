@@ -150,7 +150,7 @@ def test_protocol_on_the_sample_videos_with_draws_and_saved_statistics(embedder,
   generated.mkdir()
   for name in ('bikes.mp4', 'carphone_distorted.mp4'):
     os.symlink(os.path.join(videos, name), generated / name)
-  args = ['--protocol', 'fvd2048_16f', '--clips', '5', '--seed', '0', '--draws', '3']
+  args = ['--protocol', 'fvd2048_16f', '--clips', '5', '--seed', '0', '--draws', '2']
   result = run_fvd(*args, '--real', videos, '--generated', str(generated), '--save_stats',
                    str(tmp_path / 'real.npz'))
   assert result.returncode == 0, result.stderr
@@ -159,7 +159,7 @@ def test_protocol_on_the_sample_videos_with_draws_and_saved_statistics(embedder,
   assert sum('drawn with replacement' in line for line in lines) == 2  # Once a side.
   assert lines[-1].startswith('FVD: ')
   draws = [float(x.split()[-1]) for x in lines if x.startswith('FVD of the draw of seed')]
-  assert len(draws) == 3 and float(lines[-1].split()[1]) == pytest.approx(np.mean(draws),
+  assert len(draws) == 2 and float(lines[-1].split()[1]) == pytest.approx(np.mean(draws),
                                                                          abs=1e-4)
 
   # Independently: lengths and frames decoded here, clips cut with NumPy.
@@ -168,7 +168,7 @@ def test_protocol_on_the_sample_videos_with_draws_and_saved_statistics(embedder,
               ('generated', str(generated), ['bikes.mp4', 'carphone_distorted.mp4']))}
   protocol = protocols.PROTOCOLS['fvd2048_16f']
   protocol = protocols.Protocol(protocol.name, 5, 16, 1, protocol.source)
-  for k, seed in enumerate((0, 1, 2)):
+  for k, seed in enumerate((0, 1)):
     stats = {}
     for side, frames in decoded.items():
       draw = protocols.draw_clips([len(f) for f in frames], protocol, seed, side)
