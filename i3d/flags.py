@@ -121,6 +121,13 @@ def retry_failed() -> FlagHolder:
                            'Retry videos that failed in an earlier run.')
 
 
+def refuse_cut_short() -> FlagHolder:
+  return flags.DEFINE_bool(
+      'refuse_cut_short', False, 'Refuse a video that decodes fewer frames than its '
+      'container declares (cut short or damaged): by default it is used as far as it '
+      'decodes, named in one line and counted; with this flag it fails.')
+
+
 def spatial_views(help_text: str) -> FlagHolder:
   """Crops per clip (`i3d.classify.views`); what they are views of is the command's."""
   choices = [str(views) for views in catalogue.SPATIAL_VIEWS]

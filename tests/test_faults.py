@@ -3,6 +3,7 @@ filesystems. Each case asserts the exit status, the one line, and what is and is
 left on disk."""
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -361,11 +362,33 @@ def test_a_video_cut_short_is_used_with_one_warning_and_recorded(videos, tmp_pat
   assert [line for line in result.stderr.splitlines() if not line.startswith(
       'classify: RGB only')] == [f'classify: warning: {cut}: {warning}']
   with np.load(out / 'videos' / '短い.npz') as arrays:
-    import json  # pylint: disable=g-import-not-at-top
     meta = json.loads(str(arrays['metadata']))
   assert meta['warnings'] == [f'{cut}: {warning}'] and meta['frames'] == {'rgb': decoded}
   with np.load(out / 'videos' / 'whole.npz') as arrays:
     assert 'warnings' not in str(arrays['metadata'])
+  # Counted in the summary, and in its row.
+  assert result.stdout.splitlines()[0].endswith(
+      'all videos: 2 ok (1 cut short), 0 failed, 0 pending')
+  rows = {r['id']: r for r in map(json.loads, (out / 'summary.jsonl').read_text().splitlines())}
+  assert rows['短い']['warnings'] == [f'{cut}: {warning}'] and 'warnings' not in rows['whole']
+  # Refused where a flag asks: recorded as failed, the rest done.
+  refused = run('-m', 'i3d.classify', '--videos', str(folder), '--output_dir',
+                str(tmp_path / 'strict'), '--eval_type', 'rgb', '--window_frames', '0',
+                '--workers', '1', '--refuse_cut_short')
+  assert refused.returncode == 0, refused.stderr
+  assert refused.stdout.startswith('1 processed, 0 already done, 1 failed now')
+  failure = json.loads((tmp_path / 'strict' / 'videos' / '短い.failed.json').read_text())
+  assert failure['error'].endswith(
+      f'{cut}: the container says 50 frames, {decoded} could be decoded; refused '
+      '(--refuse_cut_short)')
+  # Features say it too: one line, the metadata, the count.
+  features = run('-m', 'i3d.features', '--videos', str(folder), '--output_dir',
+                 str(tmp_path / 'features'), '--workers', '1')
+  assert features.returncode == 0, features.stderr
+  assert features.stderr.splitlines() == [f'features: warning: {cut}: {warning}']
+  assert '(0 failed in all, 1 cut short, see' in features.stdout
+  meta = json.loads((tmp_path / 'features' / 'meta' / '短い.json').read_text())
+  assert meta['warnings'] == [f'{cut}: {warning}']
 
 
 def test_ffmpegs_own_messages_are_held_back(tmp_path):
@@ -403,3 +426,26 @@ def test_a_killed_worker_stops_the_run_and_writes_off_nothing(videos, tmp_path):
   assert not list((out / 'videos').glob('*.failed.json')) if (out / 'videos').exists() else True
   again = classify(videos, out)
   assert again.returncode == 0 and ' 0 failed now' in again.stdout
+
+
+def test_a_video_with_broken_timing_is_a_bad_video_and_the_rest_are_done(tmp_path):
+  """An mp4 whose mdhd timescale is 0 reads as 0.00195 fps: resampled to 25 fps its 20
+  frames became 256,000, written to scratch until the disk was full (exit 4, the good
+  video never done, every rerun stopping there). Now it is a bad video, recorded."""
+  import struct  # pylint: disable=g-import-not-at-top
+  from tests.test_preprocess import numbered_frames, write_video  # pylint: disable=g-import-not-at-top
+  provision.provision()
+  folder = tmp_path / 'videos'
+  folder.mkdir()
+  write_video(str(folder / 'good.mp4'), numbered_frames(20, (64, 80)), 25, fourcc='mp4v')
+  data = bytearray((folder / 'good.mp4').read_bytes())
+  struct.pack_into('>I', data, data.find(b'mdhd') + 16, 0)
+  (folder / 'broken.mp4').write_bytes(bytes(data))
+  with tiny_disk(tmp_path / 'disk', size='50m'):
+    out = tmp_path / 'disk' / 'out'
+    result = classify(folder, out)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith('1 processed, 0 already done, 1 failed now'), result.stdout
+    failure = (out / 'videos' / 'broken.failed.json').read_text()
+    assert 'the container says 0.00195312 frames per second, below any video' in failure
+    assert (out / 'videos' / 'good.npz').exists()

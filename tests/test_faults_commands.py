@@ -79,6 +79,28 @@ def test_an_undecodable_training_video_is_named_before_step_1(damaged_set, tmp_p
   assert skipped.stdout.splitlines()[-1].startswith('eval top-1: ')
 
 
+def test_a_training_video_cut_short_is_said_and_recorded_or_refused(motions, tmp_path):
+  """A training clip that decodes fewer frames than its container says was looped in
+  training without a word. Now: one line on stderr, `train.json` lists it, and
+  --refuse_cut_short refuses it before step 1."""
+  from tests.test_faults import write_cut_avi  # pylint: disable=g-import-not-at-top
+  folder = tmp_path / 'set'
+  subprocess.run(['cp', '-r', str(motions), str(folder)], check=True)
+  video = folder / 'PanLeft' / 'v_PanLeft_g01_c01.avi'
+  decoded = write_cut_avi(video)
+  note = f'{video}: the container says 50 frames, {decoded} could be decoded'
+  result = run(*train_args(folder, tmp_path / 'o', '--steps', '4', '--batch_size', '4'))
+  assert result.returncode == 0, result.stderr
+  assert f'python -m i3d.train: warning: {note}; using those' in result.stderr.splitlines()
+  summary = json.loads((tmp_path / 'o' / 'train.json').read_text())
+  assert summary['cut_short_videos'] == [f'{note}; using those']
+  refused = run(*train_args(folder, tmp_path / 'strict', '--refuse_cut_short'))
+  assert refused.returncode == 1
+  assert one_line(refused, 'python -m i3d.train').endswith(
+      f'{note}; refused (--refuse_cut_short)')
+  assert not (tmp_path / 'strict').exists()
+
+
 # Trains through the API, which reads the lists without decoding them: the video is met
 # inside the input pipeline, as a video damaged during a run would be.
 API_TRAIN = '''

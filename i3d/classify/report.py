@@ -27,7 +27,7 @@ from i3d.videosets.multilabel import Actions
 from i3d.videosets.sources import Video
 
 SUMMARY_COLUMNS = ('id', 'path', 'label', 'status', 'top1', 'top1_probability', 'top5',
-                   'correct_top1', 'correct_top5', 'frames', 'windows', 'error')
+                   'correct_top1', 'correct_top5', 'frames', 'windows', 'error', 'warnings')
 
 
 def summary_row(store, video: Video) -> Dict:
@@ -49,6 +49,8 @@ def summary_row(store, video: Video) -> Dict:
                    top1_probability=round(float(arrays['top_k_probabilities'][0]), 6),
                    top5=classes[:5], frames=meta['frames'],
                    windows=int(arrays['window_starts'].shape[0]))
+        if meta.get('warnings'):  # Cut short: used as far as it decoded.
+          row['warnings'] = meta['warnings']
     except result_lib.DAMAGED as e:
       result_lib.set_aside(store, name, str(e) or type(e).__name__,
                            then='run again to redo the video')
@@ -97,6 +99,9 @@ def write_reports(store, videos: Sequence[Video], labels: Sequence[str]) -> Dict
   counts = collections.Counter(row['status'] for row in rows)
   report = dict(metrics or {})
   report['videos'] = {status: counts.get(status, 0) for status in ('ok', 'failed', 'pending')}
+  cut_short = sum(bool(row.get('warnings')) for row in rows)
+  if cut_short:  # Used as far as they decoded (their rows and results say so).
+    report['videos']['cut_short'] = cut_short
   return report
 
 
@@ -167,8 +172,9 @@ def describe(store) -> str:
   """One line from the written reports: status counts, and accuracy when labelled."""
   rows = [json.loads(line) for line in store.read('summary.jsonl').decode().splitlines()]
   counts = collections.Counter(row['status'] for row in rows)
-  line = (f'all videos: {counts["ok"]} ok, {counts["failed"]} failed, '
-          f'{counts["pending"]} pending')
+  cut_short = sum(bool(row.get('warnings')) for row in rows)
+  line = (f'all videos: {counts["ok"]} ok{f" ({cut_short} cut short)" if cut_short else ""}, '
+          f'{counts["failed"]} failed, {counts["pending"]} pending')
   metrics = store.read('metrics.json')
   if metrics is not None:
     m = json.loads(metrics)

@@ -133,7 +133,8 @@ def _classify(run: launch_lib.Launch, workers: int, progress: Optional[bool],
           for index, video in enumerate(run.todo)]
   preprocess_job = functools.partial(scratch.try_preprocess_to_scratch,
                                      modalities=run.plan.modalities, recipe=settings.recipe,
-                                     flow_impl=settings.flow_impl, crop=settings.crop)
+                                     flow_impl=settings.flow_impl, crop=settings.crop,
+                                     refuse_cut_short=settings.refuse_cut_short)
   # Workers run only `preprocess` (no TensorFlow), up to `workers + 1` videos ahead of
   # the networks, with the cores shared out as OpenCV threads.
   threads = max(1, (os.cpu_count() or 1) // workers)

@@ -16,12 +16,13 @@ VIDEO_ERRORS = (preprocess.VideoError, ValueError)
 
 def preprocess_to_scratch(video_path: str, prefix: str, modalities: Sequence[str],
                           recipe: str, flow_impl: str = DEFAULT_FLOW_IMPL,
-                          crop: str = 'center', fps=FPS) -> Tuple[Dict[str, str], List[str]]:
+                          crop: str = 'center', fps=FPS, refuse_cut_short: bool = False
+                          ) -> Tuple[Dict[str, str], List[str]]:
   """Preprocesses a video into `<prefix>_<modality>.npy`, written frame by frame (memory
   stays flat however long the video).
 
   One process per video: parallelism comes from processing several videos at once.
-  `crop` and `fps` are `preprocess.Options`'.
+  `crop`, `fps` and `refuse_cut_short` are `preprocess.Options`'.
 
   Returns:
     The paths, `{modality: path}`, and what is wrong with the video but did not stop it
@@ -31,7 +32,8 @@ def preprocess_to_scratch(video_path: str, prefix: str, modalities: Sequence[str
     VideoError: If the video cannot be read or is too short for the network.
   """
   options = preprocess.Options(recipe=recipe, workers=1, progress=False,
-                               flow_impl=flow_impl, crop=crop, fps=fps)
+                               flow_impl=flow_impl, crop=crop, fps=fps,
+                               refuse_cut_short=refuse_cut_short)
   with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter('always', preprocess.ShortVideoWarning)
     paths = preprocess.preprocess_video(video_path, prefix, modalities, options, gifs=False)
@@ -47,12 +49,13 @@ def preprocess_to_scratch(video_path: str, prefix: str, modalities: Sequence[str
 
 def try_preprocess_to_scratch(
     job: Tuple[str, str], modalities: Sequence[str], recipe: str,
-    flow_impl: str = DEFAULT_FLOW_IMPL, crop: str = 'center',
-    fps=FPS) -> Union[Tuple[Dict[str, str], List[str]], Exception]:
+    flow_impl: str = DEFAULT_FLOW_IMPL, crop: str = 'center', fps=FPS,
+    refuse_cut_short: bool = False) -> Union[Tuple[Dict[str, str], List[str]], Exception]:
   """`preprocess_to_scratch` of a `(video path, prefix)` job, or the video's error as a
   value (a worker pool then goes on with the next video)."""
   try:
-    return preprocess_to_scratch(*job, modalities, recipe, flow_impl, crop, fps)
+    return preprocess_to_scratch(*job, modalities, recipe, flow_impl, crop, fps,
+                                 refuse_cut_short)
   except VIDEO_ERRORS as e:
     return e
 

@@ -55,6 +55,8 @@ class Settings:
     backend: `tensorflow` or `openvino` (`i3d.runtime`); precision `int8` needs the
       latter.
     calibration_videos, calibration_clips: What int8 is calibrated on (`runtime.int8`).
+    refuse_cut_short: Record a video that decodes fewer frames than its container
+      declares as failed, instead of using those (named in one line and counted).
   """
   eval_type: str = 'auto'
   imagenet_pretrained: bool = True
@@ -75,6 +77,7 @@ class Settings:
   backend: str = 'tensorflow'
   calibration_videos: Tuple[str, ...] = ()
   calibration_clips: int = catalogue.CALIBRATION_CLIPS
+  refuse_cut_short: bool = False
 
   def __post_init__(self):
     runtime.check(self.backend, self.precision)
@@ -142,6 +145,8 @@ class Settings:
       identity.update(temporal_views=self.temporal_views, spatial_views=self.spatial_views)
     if self.multilabel:  # Likewise.
       identity.update(multilabel=True, video_score=self.video_score)
+    if self.refuse_cut_short:  # Likewise: it decides which videos have results.
+      identity['refuse_cut_short'] = True
     identity.update(runtime.identity(self.backend, self.precision, self.calibration_videos,
                                      self.calibration_clips))
     return identity
@@ -182,6 +187,7 @@ def define_flags():
   flags.DEFINE_integer('workers', None, 'Preprocessing processes; default: every core.',
                        lower_bound=1)
   shared.retry_failed()
+  shared.refuse_cut_short()
   shared.model_dir()
   flags.DEFINE_string('labels', None, 'Class names (a classInd.txt or one name per line): '
                       '--videos is then a labelled set as python -m i3d.train reads it (a '
@@ -209,7 +215,8 @@ def videos_and_settings_from_flags() -> Tuple[List[sources.Video], Settings]:
       window_stride=f.window_stride, temporal_views=f.temporal_views,
       spatial_views=int(f.spatial_views), batch_size=f.batch_size, top_k=f.top_k,
       precision=f.precision, plots=f.plots, model_dir=f.model_dir, backend=f.backend,
-      calibration_videos=runtime.calibration_from_flags(f), calibration_clips=f.calibration_clips)
+      calibration_videos=runtime.calibration_from_flags(f),
+      calibration_clips=f.calibration_clips, refuse_cut_short=f.refuse_cut_short)
   if f.labels and multilabel.is_multilabel(f.videos):
     names = multilabel.read_class_names(f.labels)
     labels = list(settings.make_plan().labels)

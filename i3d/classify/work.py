@@ -56,7 +56,8 @@ def classify_video(store: Store, video: Video, networks: Networks, settings: Set
                                                    os.path.join(folder, 'video'),
                                                    networks.plan.modalities,
                                                    settings.recipe, settings.flow_impl,
-                                                   settings.crop)
+                                                   settings.crop,
+                                                   refuse_cut_short=settings.refuse_cut_short)
     except scratch.VIDEO_ERRORS as e:
       record_failure(store, video, e)
       return False

@@ -44,9 +44,10 @@ def main(argv):
                                   shard=shards.parse(_SHARD.value))
 
   summary = faults.run_command('features', job)
+  cut_short = f', {summary.cut_short} cut short' if summary.cut_short else ''
   print(f'{summary.processed} processed, {summary.skipped} already done, '
-        f'{summary.failed} failed now ({summary.failed_in_all} failed in all, see '
-        f'{f.output_dir}/meta)')
+        f'{summary.failed} failed now ({summary.failed_in_all} failed in all{cut_short}, '
+        f'see {f.output_dir}/meta)')
   print(f'Features in {f.output_dir}')
 
 

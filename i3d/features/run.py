@@ -22,6 +22,7 @@ import os
 import shutil
 import sys
 from typing import Dict, List, Optional, Sequence, Tuple
+import warnings
 
 import cv2
 import numpy as np
@@ -66,11 +67,13 @@ def failure_name(video_id: str) -> str:
 
 @dataclasses.dataclass
 class RunSummary:
-  """Videos processed now, already done before, failed now; and failed in all."""
+  """Videos processed now, already done before, failed now; failed in all; and, of those
+  with features, how many were cut short (used as far as they decoded)."""
   processed: int
   skipped: int
   failed: int
   failed_in_all: int
+  cut_short: int = 0
 
 
 def extract_videos(videos: Sequence[Video], output_dir: str,
@@ -124,7 +127,16 @@ def extract_videos(videos: Sequence[Video], output_dir: str,
     finally:
       shutil.rmtree(scratch_dir, ignore_errors=True)
   failed_in_all = sum(store.exists(failure_name(v.id)) for v in videos)
-  return RunSummary(processed, len(mine) - len(todo), failed, failed_in_all)
+  return RunSummary(processed, len(mine) - len(todo), failed, failed_in_all,
+                    sum(_was_cut_short(store, v) for v in videos))
+
+
+def _was_cut_short(store: LocalStore, video: Video) -> bool:
+  meta = store.read(meta_name(video.id))
+  try:
+    return bool(meta and json.loads(meta).get('warnings'))
+  except ValueError:  # Damaged: redone by the next run, which says so.
+    return False
 
 
 def _is_done(store: LocalStore, video: Video, retry_failed: bool) -> bool:
@@ -141,7 +153,8 @@ def _extract(store: LocalStore, todo: List[Video], plan, settings: FeatureSettin
           for index, video in enumerate(todo)]
   preprocess_job = functools.partial(
       scratch.try_preprocess_to_scratch, modalities=plan.modalities, recipe=settings.recipe,
-      flow_impl=settings.flow_impl, crop=settings.crop, fps=settings.fps)
+      flow_impl=settings.flow_impl, crop=settings.crop, fps=settings.fps,
+      refuse_cut_short=settings.refuse_cut_short)
   threads = max(1, (os.cpu_count() or 1) // workers)
   with OrderedMap(preprocess_job, jobs, processes=workers, ahead=workers + 1,
                   initializer=cv2.setNumThreads, initargs=(threads,)) as prepared:
@@ -178,6 +191,8 @@ def _write_video(store: LocalStore, video: Video, inputs: Dict[str, np.ndarray],
           'shape': list(features.shape)}
   if notes:
     meta['warnings'] = list(notes)
+    for note in notes:  # One line each on stderr (the command's warnings).
+      warnings.warn(video_lib.ShortVideoWarning(note), stacklevel=2)
   store.write(meta_name(video.id), json.dumps(meta, indent=1).encode())
   store.remove(failure_name(video.id))
 

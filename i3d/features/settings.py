@@ -42,7 +42,8 @@ class FeatureSettings:
     spatial_views: Crops per snippet: 1 (the centre), 3 or 10 (see `classify.views`).
     batch_size: Snippets (times crops) per forward pass.
     imagenet_pretrained, checkpoint_dir, recipe, flow_impl, precision, backend,
-      calibration_videos, calibration_clips: As in classification (`classify.Settings`).
+      calibration_videos, calibration_clips, refuse_cut_short: As in classification
+      (`classify.Settings`).
   """
   streams: str = 'rgb'
   snippet_frames: int = 16
@@ -58,6 +59,7 @@ class FeatureSettings:
   backend: str = 'tensorflow'
   calibration_videos: Tuple[str, ...] = ()
   calibration_clips: int = catalogue.CALIBRATION_CLIPS
+  refuse_cut_short: bool = False
 
   def __post_init__(self):
     runtime.check(self.backend, self.precision)
@@ -100,6 +102,8 @@ class FeatureSettings:
     }
     if 'flow' in plan.modalities:
       identity['flow_impl'] = self.flow_impl
+    if self.refuse_cut_short:  # Only then: it decides which videos have features.
+      identity['refuse_cut_short'] = True
     identity.update(runtime.identity(self.backend, self.precision, self.calibration_videos,
                                      self.calibration_clips))
     return identity
@@ -149,6 +153,7 @@ def define_flags():
   flags.DEFINE_integer('workers', None, 'Preprocessing processes; default: every core.',
                        lower_bound=1)
   shared.retry_failed()
+  shared.refuse_cut_short()
   flags.mark_flags_as_required(['videos', 'output_dir'])
 
 
@@ -176,5 +181,5 @@ def videos_and_settings_from_flags() -> Tuple[List[sources.Video], FeatureSettin
       checkpoint_dir=f.checkpoint_dir, recipe=f.recipe, flow_impl=f.flow_impl,
       precision=f.precision, backend=f.backend,
       calibration_videos=runtime.calibration_from_flags(f),
-      calibration_clips=f.calibration_clips)
+      calibration_clips=f.calibration_clips, refuse_cut_short=f.refuse_cut_short)
   return sources.list_videos(f.videos, f.video_dir), settings

@@ -49,6 +49,8 @@ class Options:
     flow_impl: TV-L1 implementation, `fast` or `opencv` (`i3d.preprocess.flow`).
     fps: The frame rate frames are resampled to (the network's 25 by default), or
       `native`: the video's own frames, every one, at its own rate.
+    refuse_cut_short: Refuse (VideoError) a video that decodes fewer frames than its
+      container declares, rather than use those with a `ShortVideoWarning`.
   """
   recipe: str = 'kinetics'
   crop: str = 'center'
@@ -59,6 +61,7 @@ class Options:
   progress: Optional[bool] = None
   flow_impl: str = DEFAULT_FLOW_IMPL
   fps: Union[float, str] = FPS
+  refuse_cut_short: bool = False
 
   def __post_init__(self):
     flow_lib.check_flow_impl(self.flow_impl)
@@ -142,7 +145,8 @@ def _frames(path: str, modalities: Tuple[str, ...], options: Options) -> Iterato
   info = video_lib.probe(path)
   offset, previous = None, None
   fps = options.frame_rate(info)
-  frames = video_lib.read_frames(path, fps, start=options.start, end=options.end, info=info)
+  frames = video_lib.read_frames(path, fps, start=options.start, end=options.end, info=info,
+                                 refuse_cut_short=options.refuse_cut_short)
   total = video_lib.resampled_count(info, options.start, options.end, fps)
   disable = None if options.progress is None else not options.progress
   for frame in tqdm.tqdm(frames, total=total, unit='frame', disable=disable,
@@ -175,7 +179,8 @@ def iter_flow_fields(path: str, options: Options = Options()) -> Iterator[np.nda
   def pairs():
     previous = None
     for frame in video_lib.read_frames(path, options.frame_rate(info), start=options.start,
-                                       end=options.end, info=info):
+                                       end=options.end, info=info,
+                                       refuse_cut_short=options.refuse_cut_short):
       gray = flow_lib.to_gray(transforms.resize(frame, options.recipe))
       if previous is not None:
         yield previous, gray

@@ -3,7 +3,7 @@
 import dataclasses
 import math
 import os
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 import warnings
 
 import cv2
@@ -95,8 +95,10 @@ def check_decodable(path: str) -> VideoInfo:
 
 
 def read_frames(path: str, fps: float = FPS, start: float = 0.0,
-                end: Optional[float] = None,
-                info: Optional[VideoInfo] = None) -> Iterator[np.ndarray]:
+                end: Optional[float] = None, info: Optional[VideoInfo] = None,
+                refuse_cut_short: bool = False,
+                on_cut_short: Optional[Callable[[str], None]] = None
+                ) -> Iterator[np.ndarray]:
   """Yields the video's frames as RGB uint8 `[H, W, 3]`, resampled to `fps`.
 
   Output frame k stands for time `start + k / fps`; it is the source frame closest to
@@ -111,6 +113,10 @@ def read_frames(path: str, fps: float = FPS, start: float = 0.0,
     start: Start of the clip, in seconds.
     end: End of the clip, in seconds (exclusive); the whole video if None.
     info: The video's `probe`, if the caller has it already.
+    refuse_cut_short: Raise VideoError for a video that decodes fewer frames than its
+      container declares, instead of using those (after yielding them).
+    on_cut_short: Called with the one-line note of such a video instead of warning
+      (`ShortVideoWarning`): a caller on several threads collects notes this way.
 
   Raises:
     VideoError: If the file cannot be opened or decoded, or the clip has no frames.
@@ -146,9 +152,14 @@ def read_frames(path: str, fps: float = FPS, start: float = 0.0,
     # Containers' counts may be one off (or estimated from the duration); more is a
     # video cut short, used as far as it decodes.
     if ended and info.frame_count > index + 2:
-      warnings.warn(ShortVideoWarning(
-          f'{path}: the container says {info.frame_count} frames, {index + 1} could be '
-          'decoded; using those'), stacklevel=2)
+      note = (f'{path}: the container says {info.frame_count} frames, {index + 1} could be '
+              'decoded')
+      if refuse_cut_short:
+        raise VideoError(f'{note}; refused (--refuse_cut_short)')
+      if on_cut_short is not None:
+        on_cut_short(f'{note}; using those')
+      else:
+        warnings.warn(ShortVideoWarning(f'{note}; using those'), stacklevel=2)
     # The decoded length decides the count: repeat the last frame to fill its period.
     total = round(((index + 1) / info.fps - start) * fps)
     if limit is not None:

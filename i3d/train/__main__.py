@@ -99,6 +99,7 @@ _LOG_EVERY = flags.DEFINE_integer('log_every', 10, 'Steps between progress lines
                                   lower_bound=1)
 _EVAL_EVERY = flags.DEFINE_integer('eval_every', 0, 'Steps between evaluations (0: only '
                                    'at the end).', lower_bound=0)
+_REFUSE_CUT_SHORT = shared.refuse_cut_short()
 _DETERMINISTIC = flags.DEFINE_bool(
     'deterministic', False, 'One thread per operation, so that the run repeats itself '
     'bit for bit (and a resumed run ends with the uninterrupted one\'s weights); slower '
@@ -107,7 +108,13 @@ _DETERMINISTIC = flags.DEFINE_bool(
 
 
 def check_video(path: str) -> None:
-  video_lib.check_decodable(path)
+  """Before step 1: the video opens and decodes; with --refuse_cut_short, every frame
+  its container declares decodes (a whole decode of each video, once)."""
+  if _REFUSE_CUT_SHORT.value:
+    for _ in video_lib.read_frames(path, refuse_cut_short=True):
+      pass
+  else:
+    video_lib.check_decodable(path)
 
 
 def train_from_flags() -> None:

@@ -10,6 +10,7 @@ read from the run's `FlowCache` (TV-L1 is not cheap).
 """
 
 import functools
+import threading
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -33,6 +34,24 @@ class Clips:
       raise ValueError('the flow stream needs a FlowCache')
     self.recipe = recipe
     self.flow_cache = flow_cache
+    # Videos that decoded fewer frames than their containers declare, noted from
+    # tf.data's threads (where a warning would reach nobody): each note, and those not
+    # yet said.
+    self._lock = threading.Lock()
+    self.cut_short: List[str] = []
+    self._unsaid: List[str] = []
+
+  def _note_cut_short(self, note: str) -> None:
+    with self._lock:
+      if note not in self.cut_short:
+        self.cut_short.append(note)
+        self._unsaid.append(note)
+
+  def take_unsaid(self) -> List[str]:
+    """The cut-short videos' notes not yet taken, to be said once each."""
+    with self._lock:
+      notes, self._unsaid = self._unsaid, []
+    return notes
 
   def training(self, path: str, rng: np.random.Generator) -> np.ndarray:
     return self.training_and_frames(path, rng)[0]
@@ -42,7 +61,7 @@ class Clips:
     """An augmented clip and the video's frames (at 25 fps) it was cut from."""
     if self.recipe.modality == 'flow':
       return _augmented_flow_clip(self.flow_cache.load(path), self.recipe, rng)
-    return _augmented_clip(path, self.recipe, rng)
+    return _augmented_clip(path, self.recipe, rng, self._note_cut_short)
 
   def evaluation(self, path: str) -> np.ndarray:
     if self.recipe.modality == 'flow':
@@ -127,11 +146,11 @@ def _clip_start(length: int, count: int, rng: np.random.Generator) -> int:
   return int(rng.integers(0, max(length - count, 0) + 1))
 
 
-def _augmented_clip(path, recipe, rng):
+def _augmented_clip(path, recipe, rng, on_cut_short=None):
   """`num_frames` frames from a random start (looped when the video is shorter), the
   shorter side at 256, one random 224x224 crop and (with `flip`) a random left-right
   flip for the whole clip, in [-1, 1]; and the indices of the frames it was cut from."""
-  frames = list(video_lib.read_frames(path))
+  frames = list(video_lib.read_frames(path, on_cut_short=on_cut_short))
   count = recipe.num_frames
   start = _clip_start(len(frames), count, rng)
   chosen = [frames[(start + k) % len(frames)] for k in range(count)]

@@ -5,10 +5,12 @@ every `eval_every`, TensorBoard summaries; stopped by a loss that is not finite.
 import dataclasses
 import os
 import time
+import warnings
 from typing import Callable, Dict, Optional
 
 import numpy as np
 
+from i3d.preprocess import video as video_lib
 from i3d.quiet_tf import tf
 from i3d.train import data
 from i3d.train import evaluate as evaluate_lib
@@ -38,6 +40,8 @@ def run_steps(strategy, state: steps.State, recipe: Recipe, loader: data.ClipLoa
     state.learning_rate.assign(recipe.learning_rate_at(step - 1))
     loss, correct = (float(x) for x in step_fn(iterator))
     loader.raise_failure()  # Before this step's weights can be saved.
+    for note in loader.clips.take_unsaid():  # One line each, on stderr.
+      warnings.warn(video_lib.ShortVideoWarning(note), stacklevel=2)
     check_finite(loss, step, output_dir)
     figures = progress.add(step, recipe.steps, loss, correct, recipe.batch_size,
                            recipe.learning_rate_at(step - 1))

@@ -155,7 +155,7 @@ def _train(recipe, train_videos, eval_videos, output_dir, schedule, checkpoint_d
                    chief, write, scores)
   metrics = scores()
   if chief:
-    finish(output_dir, state, recipe, metrics, len(train_videos))
+    finish(output_dir, state, recipe, metrics, len(train_videos), clips.cut_short)
   if recipe.multilabel:
     write(f'eval mAP: {metrics["mAP"]}')
     return metrics
@@ -175,8 +175,9 @@ def remove_unfinished_checkpoints(folder: str) -> None:
 
 
 def finish(output_dir: str, state: steps.State, recipe: Recipe, metrics: Dict,
-           train_count: int) -> None:
-  """The final model, its label map and `train.json`, each written whole."""
+           train_count: int, cut_short: Sequence[str] = ()) -> None:
+  """The final model, its label map and `train.json`, each written whole. `cut_short`:
+  the notes of training videos used as far as they decoded (in this process's steps)."""
   checkpoint_lib.save_release_checkpoint(state.model, os.path.join(output_dir, MODEL_SUBDIR),
                                          layout=recipe.modality)
   files.write_atomically(os.path.join(output_dir, MODEL_LABEL_MAP),
@@ -186,5 +187,7 @@ def finish(output_dir: str, state: steps.State, recipe: Recipe, metrics: Dict,
              'steps': int(state.step.numpy()), 'finished': time.strftime('%Y-%m-%d %H:%M:%S'),
              'metrics': {k: metrics[k] for k in ('top1', 'top5', 'mean_class_accuracy',
                                                  'mAP', 'videos_scored') if k in metrics}}
+  if cut_short:
+    summary['cut_short_videos'] = sorted(cut_short)
   files.write_atomically(os.path.join(output_dir, MODEL_SUMMARY),
                          (json.dumps(summary, indent=1) + '\n').encode())
