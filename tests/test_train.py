@@ -107,32 +107,49 @@ def weights(model_dir):
   return {k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map()}
 
 
-def test_command_trains_resumes_and_classify_agrees(motions, tmp_path):
-  # --deterministic, so that a resumed run can be held to this one bit for bit (without
-  # it, threads add partial sums in any order and four steps carry the rounding apart:
-  # 1.4e-3 relative was seen on a few logits weights on an AVX2 EPYC).
-  whole = subprocess.run(train_command(motions, tmp_path / 'whole', '--deterministic'),
-                         cwd=ROOT, env=env(), capture_output=True, text=True, timeout=900)
+@pytest.fixture(scope='module')
+def trained(motions, tmp_path_factory):
+  """The training command's run on the camera motions: its folder and its output lines.
+  --deterministic, so that a resumed run can be held to it bit for bit (without it,
+  threads add partial sums in any order and four steps carry the rounding apart: 1.4e-3
+  relative was seen on a few logits weights on an AVX2 EPYC)."""
+  folder = tmp_path_factory.mktemp('trained') / 'whole'
+  whole = subprocess.run(train_command(motions, folder, '--deterministic'), cwd=ROOT,
+                         env=env(), capture_output=True, text=True, timeout=900)
   assert whole.returncode == 0, whole.stderr
-  lines = whole.stdout.strip().splitlines()
+  return folder, whole.stdout.strip().splitlines()
+
+
+def test_command_trains_and_classify_agrees(motions, trained, tmp_path):
+  folder, lines = trained
   assert lines[-1].startswith('eval top-1: ')
   top1 = float(lines[-1].split(': ')[1])
   assert [x.split(':')[0] for x in lines if x.startswith('step ')] == [
       f'step {s}/4' for s in range(1, 5)]
   for name in ('label_map.txt', 'train.json', 'model/model.ckpt.index', 'model/checkpoint'):
-    assert (tmp_path / 'whole' / name).exists(), name
-  assert (tmp_path / 'whole' / 'label_map.txt').read_text().split() == list(
-      camera_motion.CLASSES)
-  summary = json.loads((tmp_path / 'whole' / 'train.json').read_text())
+    assert (folder / name).exists(), name
+  assert (folder / 'label_map.txt').read_text().split() == list(camera_motion.CLASSES)
+  summary = json.loads((folder / 'train.json').read_text())
   assert summary['metrics']['top1'] == top1 and summary['num_classes'] == 8
   # The release's layout: the original TF1 code's variable names and shapes.
-  names = set(weights(tmp_path / 'whole'))
+  names = set(weights(folder))
   assert 'RGB/inception_i3d/Logits/Conv3d_0c_1x1/conv_3d/w' in names
-  assert weights(tmp_path / 'whole')[
-      'RGB/inception_i3d/Logits/Conv3d_0c_1x1/conv_3d/b'].shape == (8,)
+  assert weights(folder)['RGB/inception_i3d/Logits/Conv3d_0c_1x1/conv_3d/b'].shape == (8,)
+  # classify scores the held-out list with the same top-1.
+  assert classify_top1(motions, folder, tmp_path / 'scored') == top1
+  # The folder refuses a run with other settings, naming them.
+  other = subprocess.run(train_command(motions, folder, '--deterministic', '--seed', '3'),
+                         cwd=ROOT, env=env(), capture_output=True, text=True, timeout=600)
+  assert other.returncode == 1
+  assert other.stderr.strip().endswith(
+      'holds a run with other settings (seed: 0 -> 3); use another --output_dir, or the '
+      'same settings to continue it')
 
-  # Killed once the second step's checkpoint is written, then run again: the same end,
-  # bit for bit.
+
+def test_a_killed_run_resumes_to_the_same_weights_bit_for_bit(motions, trained, tmp_path):
+  """Killed once the second step's checkpoint is written, then run again: the same end
+  as the uninterrupted run, bit for bit."""
+  folder, lines = trained
   killed = tmp_path / 'killed'
   process = subprocess.Popen(train_command(motions, killed, '--deterministic'), cwd=ROOT,
                              env=env(),
@@ -149,38 +166,27 @@ def test_command_trains_resumes_and_classify_agrees(motions, tmp_path):
   assert resumed.returncode == 0, resumed.stderr
   assert 'continuing from' in resumed.stdout
   assert resumed.stdout.strip().splitlines()[-1] == lines[-1]
-  # The same weights as the uninterrupted run, bit for bit.
-  expected, got = weights(tmp_path / 'whole'), weights(killed)
+  expected, got = weights(folder), weights(killed)
   assert sorted(got) == sorted(expected)
   for name, value in expected.items():
     np.testing.assert_array_equal(got[name], value, err_msg=name)
 
-  # classify scores the held-out list with the same top-1.
-  assert classify_top1(motions, tmp_path / 'whole', tmp_path / 'scored') == top1
 
-  # Exported from its folder for OpenVINO: its own classes, the library's logits.
+def test_a_trained_model_exports_for_openvino_with_its_classes(trained, tmp_path):
+  folder, _ = trained
   exported = subprocess.run(
-      [sys.executable, '-m', 'i3d.export', '--model_dir', str(tmp_path / 'whole'),
-       '--format', 'openvino', '--output_dir', str(tmp_path / 'ir')], cwd=ROOT, env=env(),
+      [sys.executable, '-m', 'i3d.export', '--model_dir', str(folder), '--format',
+       'openvino', '--output_dir', str(tmp_path / 'ir')], cwd=ROOT, env=env(),
       capture_output=True, text=True, timeout=600)
   assert exported.returncode == 0, exported.stderr
   assert (tmp_path / 'ir' / 'label_map.txt').read_text().split() == list(
       camera_motion.CLASSES)
   clips = np.random.default_rng(0).uniform(-1, 1, (2, 9, 224, 224, 3)).astype(np.float32)
-  model = releases.load_stream(catalogue.model_plan(str(tmp_path / 'whole')).streams[0])
+  model = releases.load_stream(catalogue.model_plan(str(folder)).streams[0])
   expected = model(tf.constant(clips), is_training=False)[0].numpy()
   got = test_export_runtimes.run_bare('openvino', tmp_path / 'ir' / 'rgb.xml',
                                       {'rgb': clips}, tmp_path)['logits']
   test_export_runtimes.assert_logits_equal(got, expected)
-
-  # The folder refuses a run with other settings, naming them.
-  other = subprocess.run(train_command(motions, tmp_path / 'whole', '--deterministic',
-                                       '--seed', '3'),
-                         cwd=ROOT, env=env(), capture_output=True, text=True, timeout=600)
-  assert other.returncode == 1
-  assert other.stderr.strip().endswith(
-      'holds a run with other settings (seed: 0 -> 3); use another --output_dir, or the '
-      'same settings to continue it')
 
 
 def test_a_diverging_loss_stops_the_run_naming_the_step(motions, tmp_path):
