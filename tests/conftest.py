@@ -39,8 +39,11 @@ def rng():
 # The slowest files (minutes each, on two xdist workers), run first: pytest-xdist's
 # `--dist loadfile` hands out files in collection order, so a slow file collected last
 # (test_train*.py, alphabetically) kept one worker busy while the other sat idle.
-SLOWEST_FIRST = ('test_train.py', 'test_backends.py', 'test_train_flow.py',
-                 'test_export_runtimes.py', 'test_fvd_protocols.py', 'test_model.py')
+# The order: each file's total on an AMD EPYC (2026-12-06), longest first.
+SLOWEST_FIRST = ('test_faults.py', 'test_faults_commands.py', 'test_train.py',
+                 'test_classify.py', 'test_evaluate_sample.py', 'test_backends.py',
+                 'test_fvd.py', 'test_export.py', 'test_packaging.py', 'test_train_flow.py',
+                 'test_fvd_protocols.py', 'test_pytorch.py', 'test_model.py')
 
 
 def pytest_collection_modifyitems(items):
