@@ -254,7 +254,7 @@ def test_preprocess_filesystem_errors_and_ctrl_c_get_one_line(videos, tmp_path):
     time.sleep(0.02)
   process.send_signal(signal.SIGINT)
   _, stderr = process.communicate(timeout=60)
-  assert process.returncode == 130
+  assert process.returncode == 130, stderr
   assert stderr == 'preprocess: interrupted\n'
   assert not [n for n in os.listdir(tmp_path) if n.startswith(('c_', '.c_'))]
 
