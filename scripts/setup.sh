@@ -12,10 +12,20 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # The exact versions of constraints.txt (scripts/refresh_pins.sh rewrites it); reinstalled
 # only when setup.py or the pins changed since the last install.
+# The pins are one Python's (the first line of constraints.txt names it): another Python
+# installs within setup.py's ranges, said here, and tests/test_pins.py names what differs.
 stamp=.venv/.installed-setup-py
 if [ ! -f "$stamp" ] || ! cat setup.py constraints.txt | cmp -s - "$stamp"; then
-  .venv/bin/python -m pip install --quiet -c constraints.txt pip
-  .venv/bin/python -m pip install --quiet -c constraints.txt -e '.[test,beam,dask,openvino,onnx]'
+  pinned=$(sed -n '1s/.*for CPython \([0-9]*\.[0-9]*\).*/\1/p' constraints.txt)
+  here=$(.venv/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+  pins=(-c constraints.txt)
+  if [ "$pinned" != "$here" ]; then
+    echo "setup.sh: constraints.txt pins CPython $pinned's packages and this is $here:" \
+      "installing within setup.py's ranges instead" >&2
+    pins=()
+  fi
+  .venv/bin/python -m pip install --quiet "${pins[@]}" pip
+  .venv/bin/python -m pip install --quiet "${pins[@]}" -e '.[test,beam,dask,openvino,onnx]'
   cat setup.py constraints.txt > "$stamp"
 fi
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-3}
