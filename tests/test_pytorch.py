@@ -367,3 +367,24 @@ def test_a_converted_charades_model_scores_a_charades_set(tmp_path):
                                     preprocess.Options(progress=False))['rgb']
   expected, _ = run_network(str(tmp_path / 'model' / 'model' / 'model.ckpt'), 3, 157, clip)
   np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+
+
+def test_every_storage_type_round_trips(tmp_path):
+  """The dtypes of PyTorch's storage types beyond the fixture's: bfloat16 (as
+  `ml_dtypes.bfloat16`, TensorFlow's), bool and the small integers."""
+  import ml_dtypes  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(0)
+  tensors = collections.OrderedDict(
+      bf16=rng.normal(size=(3, 4)).astype(ml_dtypes.bfloat16),
+      mask=rng.random((5,)) > 0.5, u8=rng.integers(0, 255, (2, 3), np.uint8),
+      i8=rng.integers(-128, 127, (4,), np.int8), i16=rng.integers(-999, 999, (3,), np.int16))
+  path = tmp_path / 'types.pt'
+  path.write_bytes(serialization.dumps(tensors))
+  loaded = serialization.load(str(path))
+  for key, value in tensors.items():
+    assert loaded[key].dtype == value.dtype and loaded[key].shape == value.shape, key
+    np.testing.assert_array_equal(loaded[key].view(np.uint8), value.view(np.uint8))
+  names = [op[1] for op in opcodes(zipfile.ZipFile(path).read('archive/data.pkl'))
+           if op[0] == 'GLOBAL']
+  assert {'torch BFloat16Storage', 'torch BoolStorage', 'torch ByteStorage',
+          'torch CharStorage', 'torch ShortStorage'} <= set(names)
