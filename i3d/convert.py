@@ -33,6 +33,7 @@ from absl import flags
 import numpy as np
 
 from i3d import checkpoint
+from i3d.catalogue import CHANNELS
 from i3d.catalogue import plan as plan_lib
 from i3d.model import InceptionI3d
 from i3d.pytorch import i3d_names
@@ -44,7 +45,6 @@ from i3d.videosets import multilabel
 FORMATS = ('pt', 'safetensors')
 SOURCES = ('pytorch-i3d', 'release')
 CONVERSION = 'CONVERSION.json'  # Written beside a converted checkpoint: where it came from.
-CHANNELS_MODALITY = {3: 'rgb', 2: 'flow'}
 
 
 class ConversionError(ValueError):
@@ -232,8 +232,9 @@ def pytorch_to_release(source: str, directory: str, labels: Optional[str] = None
     ConversionError: Naming what does not convert; nothing is written.
   """
   tensors, channels, num_classes = from_pytorch_i3d(load_pytorch(source), source)
-  modality = modality or CHANNELS_MODALITY.get(channels)
-  if modality is None or channels != {'rgb': 3, 'flow': 2}[modality]:
+  # The modality whose input channels the weights take (catalogue.CHANNELS, the fact).
+  modality = modality or next((m for m, c in CHANNELS.items() if c == channels), None)
+  if modality not in CHANNELS or channels != CHANNELS[modality]:
     raise ConversionError(f'{source}: weights for {channels}-channel inputs, not a '
                           f'{modality or "known"} stream')
   names = None
