@@ -4,8 +4,6 @@ folders that keep to the back-end they were started with."""
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -17,6 +15,7 @@ from i3d.runtime import networks as network
 from i3d.precision import PrecisionError
 from i3d.runtime import int8
 from i3d.runtime import openvino_networks
+from tests import commands
 from tests.conftest import ROOT
 from tests.test_export import SAMPLE
 
@@ -72,10 +71,9 @@ def test_openvino_networks_equal_tensorflows_in_float32():
 
 def classify(output, *extra, cache=None, videos=VIDEOS):
   env = dict(os.environ, I3D_CACHE_DIR=str(cache)) if cache else None
-  return subprocess.run(
-      [sys.executable, '-m', 'i3d.classify', '--videos', str(videos), '--eval_type', 'rgb',
-       '--output_dir', str(output), '--noplots', *extra], cwd=ROOT, capture_output=True,
-      text=True, timeout=900, env=env)
+  return commands.run(
+      ['-m', 'i3d.classify', '--videos', str(videos), '--eval_type', 'rgb',
+       '--output_dir', str(output), '--noplots', *extra], timeout=900, env=env)
 
 
 def top_classes(output):
@@ -137,16 +135,16 @@ def test_features_and_live_on_openvino_equal_tensorflows(tmp_path):
   features, windows = {}, {}
   for backend in ('tensorflow', 'openvino'):
     out = tmp_path / backend
-    done = subprocess.run(
-        [sys.executable, '-m', 'i3d.features', '--videos', bunny[:-4] + '.*', '--output_dir',
+    done = commands.run(
+        ['-m', 'i3d.features', '--videos', bunny[:-4] + '.*', '--output_dir',
          str(out / 'features'), '--snippet_frames', '32', '--snippet_stride', '50',
-         '--backend', backend], cwd=ROOT, capture_output=True, text=True, timeout=900)
+         '--backend', backend], timeout=900)
     assert done.returncode == 0, done.stderr
     features[backend] = np.load(out / 'features' / 'bigbuckbunny.npy')
-    done = subprocess.run(
-        [sys.executable, '-m', 'i3d.live', '--source', bunny, '--window_frames', '16',
+    done = commands.run(
+        ['-m', 'i3d.live', '--source', bunny, '--window_frames', '16',
          '--stride', '58', '--output', str(out / 'live.jsonl'), '--backend', backend],
-        cwd=ROOT, capture_output=True, text=True, timeout=900)
+        timeout=900)
     assert done.returncode == 0, done.stderr
     windows[backend] = [json.loads(line) for line in open(out / 'live.jsonl')]
   assert features['tensorflow'].shape == (3, 1024)  # 132 frames: starts 0, 50, 100.
@@ -198,26 +196,23 @@ def test_a_failed_calibration_leaves_a_folder_that_takes_other_settings(tmp_path
   videos.mkdir()
   os.symlink(os.path.join(VIDEOS, 'bikes.mp4'), videos / 'bikes.mp4')
   (tmp_path / 'bad.mp4').write_text('not a video\n')
-  failed = subprocess.run(
-      [sys.executable, '-m', 'i3d.classify', '--videos', str(videos), '--eval_type', 'rgb',
+  failed = commands.run(
+      ['-m', 'i3d.classify', '--videos', str(videos), '--eval_type', 'rgb',
        '--output_dir', str(tmp_path / 'out'), '--noplots', '--backend', 'openvino',
-       '--precision', 'int8', '--calibration', str(tmp_path / 'bad.mp4')], cwd=ROOT,
-      capture_output=True, text=True, timeout=600,
+       '--precision', 'int8', '--calibration', str(tmp_path / 'bad.mp4')], timeout=600,
       env=dict(os.environ, I3D_CACHE_DIR=str(tmp_path / 'cache')))
   assert failed.returncode == 1, failed.stderr
   assert f'{tmp_path / "bad.mp4"}: not a video' in failed.stderr.strip().splitlines()[-1]
   claimed = json.loads((tmp_path / 'out' / 'run.json').read_text())
   assert claimed['precision'] == 'int8'
-  again = subprocess.run(  # On TensorFlow in float32: other settings, an empty folder.
-      [sys.executable, '-m', 'i3d.classify', '--videos', str(videos), '--eval_type', 'rgb',
-       '--output_dir', str(tmp_path / 'out'), '--noplots', '--window_frames', '0'],
-      cwd=ROOT, capture_output=True, text=True, timeout=600)
+  again = commands.run(  # On TensorFlow in float32: other settings, an empty folder.
+      ['-m', 'i3d.classify', '--videos', str(videos), '--eval_type', 'rgb',
+       '--output_dir', str(tmp_path / 'out'), '--noplots', '--window_frames', '0'], timeout=600)
   assert again.returncode == 0, again.stderr
   assert (tmp_path / 'out' / 'videos' / 'bikes.npz').exists()
   assert json.loads((tmp_path / 'out' / 'run.json').read_text())['precision'] == 'float32'
   # Once it holds a result, other settings are refused as before.
-  refused = subprocess.run(
-      [sys.executable, '-m', 'i3d.classify', '--videos', str(videos), '--eval_type', 'rgb',
-       '--output_dir', str(tmp_path / 'out'), '--noplots'], cwd=ROOT, capture_output=True,
-      text=True, timeout=600)
+  refused = commands.run(
+      ['-m', 'i3d.classify', '--videos', str(videos), '--eval_type', 'rgb',
+       '--output_dir', str(tmp_path / 'out'), '--noplots'], timeout=600)
   assert refused.returncode == 1 and 'made with other settings' in refused.stderr

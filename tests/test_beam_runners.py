@@ -18,6 +18,7 @@ import pytest
 
 from i3d import classify
 from i3d.preprocess import sample
+from tests import commands
 from tests.conftest import ROOT
 from tests.test_classify import assert_same_results, resized
 from tests.test_preprocess import decode_all, write_video
@@ -115,8 +116,7 @@ def killed_then_rerun(command, out, victims):
   finally:
     with contextlib.suppress(ProcessLookupError):
       os.killpg(job.pid, signal.SIGKILL)
-  rerun = subprocess.run(command, cwd=ROOT, env=ENV, capture_output=True, text=True,
-                         timeout=600, check=False)
+  rerun = commands.run(command, env=ENV, timeout=600)
   assert rerun.returncode == 0, rerun.stderr[-3000:]
   assert 'all videos: 3 ok, 0 failed, 0 pending' in rerun.stdout
   # What was written before the kill is kept, not redone; no temporaries are left.

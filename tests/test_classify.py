@@ -29,6 +29,7 @@ from i3d import catalogue
 from i3d.catalogue import paths
 from i3d import preprocess
 from i3d.preprocess import sample
+from tests import commands
 from tests import reference
 from tests.conftest import ROOT
 from tests.test_checkpoint import unscoped, with_random_flow
@@ -220,8 +221,7 @@ def test_beam_pipeline_equals_the_local_command(local_run, tmp_path, monkeypatch
 
 
 def run_command(*args, module='i3d.classify'):
-  return subprocess.run([sys.executable, '-m', module, *args], cwd=ROOT, env=ENV,
-                        capture_output=True, text=True, check=False)
+  return commands.run(['-m', module, *args], env=ENV)
 
 
 def test_killed_run_resumes_without_redoing_anything(local_run, videos_dir, tmp_path):

@@ -3,7 +3,6 @@
 import os
 import re
 import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -13,6 +12,7 @@ import tensorflow as tf
 from i3d import provision
 from i3d.catalogue.releases import LABEL_MAPS_DIR
 from i3d.preprocess import sample
+from tests import commands
 from tests import reference
 from tests.conftest import RELEASES, ROOT
 from tests.test_checkpoint import release_weights, unscoped, write_tf1
@@ -21,8 +21,7 @@ ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
 
 
 def evaluate(*args):
-  return subprocess.run([sys.executable, 'evaluate_sample.py', *args], cwd=ROOT, env=ENV,
-                        capture_output=True, text=True, check=False)
+  return commands.run(['evaluate_sample.py', *args], env=ENV)
 
 
 def parse(output):
@@ -109,7 +108,7 @@ def run_multi_evaluate(out_dir, checkpoint_dir, root):
       ['bash', 'multi_evaluate.sh', '--checkpoint_dir', str(checkpoint_dir),
        '--rgb_sample', str(root / 'rgb.npy'), '--flow_sample', str(root / 'flow.npy'),
        '--top_k', '600'],
-      cwd=ROOT, env=dict(ENV, OUT_DIR=str(out_dir), PYTHON=sys.executable),
+      cwd=ROOT, env=commands.python_shim_env(dict(ENV, OUT_DIR=str(out_dir))),
       capture_output=True, text=True, check=False)
 
 

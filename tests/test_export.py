@@ -15,8 +15,8 @@ from i3d import provision
 from i3d import releases
 from i3d import catalogue
 from i3d.catalogue import paths
+from tests import commands
 from tests import reference
-from tests.conftest import ROOT
 from tests.test_checkpoint import unscoped, with_random_flow
 
 SAMPLE = os.path.join(paths.samples_dir(), 'bigbuckbunny_rgb.npy')
@@ -40,8 +40,7 @@ print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('i3d', 'so
 def run_export(*args):
   env = dict(os.environ)
   env.pop('TF_CPP_MIN_LOG_LEVEL', None)
-  return subprocess.run([sys.executable, '-m', 'i3d.export', *args], cwd=ROOT, env=env,
-                        capture_output=True, text=True, timeout=600)
+  return commands.run(['-m', 'i3d.export', *args], env=env)
 
 
 def run_bare(model_dir, inputs, out):

@@ -18,6 +18,7 @@ from i3d import provision
 from i3d.system.lock import folder_lock
 from i3d.catalogue import paths
 from i3d.preprocess import sample
+from tests import commands
 from tests.conftest import ROOT, as_in_a_terminal
 
 # As a user runs the commands: TensorFlow's log level left as it comes.
@@ -25,6 +26,13 @@ ENV = {k: v for k, v in os.environ.items() if k not in ('TF_CPP_MIN_LOG_LEVEL', 
 
 
 def run(*args, timeout=600):
+  """A command as a user runs it, in a process of its own (forked from an interpreter that
+  has imported TensorFlow: `tests/commands.py`)."""
+  return commands.run(args, env=ENV, timeout=timeout)
+
+
+def run_fresh(*args, timeout=600):
+  """A command in a fresh interpreter: TensorFlow's start-up lines included."""
   return subprocess.run([sys.executable, *args], cwd=ROOT, env=ENV, capture_output=True,
                         text=True, check=False, timeout=timeout)
 
@@ -295,13 +303,14 @@ def test_ctrl_c_in_a_terminal_stops_the_workers_without_a_word(videos, tmp_path)
 def test_messages_name_the_file_before_any_work(tmp_path):
   (tmp_path / 'file').write_text('')
   start = time.time()
-  result = run('evaluate_sample.py', '--eval_type', 'rgb', '--save_logits',
-               str(tmp_path / 'file' / 'logits.npy'))
+  result = run_fresh('evaluate_sample.py', '--eval_type', 'rgb', '--save_logits',
+                     str(tmp_path / 'file' / 'logits.npy'))
   assert result.returncode == 1
   assert one_line(result, 'evaluate_sample.py') == (
       f'evaluate_sample.py: {tmp_path}/file/logits.npy: {tmp_path}/file is a file, not a '
       'folder')
-  folder = run('evaluate_sample.py', '--eval_type', 'rgb', '--rgb_sample', str(tmp_path))
+  folder = run_fresh('evaluate_sample.py', '--eval_type', 'rgb', '--rgb_sample',
+                     str(tmp_path))
   assert one_line(folder, 'evaluate_sample.py') == (
       f'evaluate_sample.py: {tmp_path}: is a folder, not a .npy file')
   assert time.time() - start < 60
@@ -311,7 +320,7 @@ def test_multi_evaluate_resolves_paths_from_the_callers_folder(tmp_path):
   provision.provision()
   clip = np.load(f'{sample.provision()}_rgb.npy', mmap_mode='r')[:, :16]
   np.save(tmp_path / 'clip.npy', clip)
-  env = dict(ENV, OUT_DIR='results', PYTHON=sys.executable)
+  env = commands.python_shim_env(dict(ENV, OUT_DIR='results'))
   result = subprocess.run(
       ['bash', os.path.join(ROOT, 'multi_evaluate.sh'), '--rgb_sample', 'clip.npy',
        '--top_k', '1'], cwd=tmp_path, env=env, capture_output=True, text=True, check=False,

@@ -18,6 +18,7 @@ from i3d.preprocess import sample
 from i3d.train import camera_motion
 from i3d.train import recipe as recipe_lib
 from i3d.videosets import sources
+from tests import commands
 from tests.conftest import ROOT
 from tests.test_faults import one_line, tiny_disk
 
@@ -25,10 +26,9 @@ from tests.test_faults import one_line, tiny_disk
 ENV = {k: v for k, v in os.environ.items() if k not in ('TF_CPP_MIN_LOG_LEVEL', 'I3D_VERBOSE')}
 
 
-def run(*args, timeout=600, env=None, **kwargs):
-  return subprocess.run([sys.executable, *args], cwd=ROOT, env=env or ENV,
-                        capture_output=True, text=True, check=False, timeout=timeout,
-                        **kwargs)
+def run(*args, timeout=600, env=None):
+  """A command as a user runs it, in a process of its own (`tests/commands.py`)."""
+  return commands.run(args, env=env or ENV, timeout=timeout)
 
 
 @pytest.fixture(scope='module')
@@ -295,9 +295,7 @@ def test_files_are_written_with_the_users_umask(tmp_path):
   private = dict(ENV)
 
   def under_umask_077(*args):
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=private,
-                          capture_output=True, text=True, check=False,
-                          preexec_fn=lambda: os.umask(0o077))
+    return commands.run(args, env=private, umask=0o077)
 
   assert under_umask_077('-m', 'preprocess', '--video', video, '--out_prefix',
                          str(tmp_path / 'p'), '--end_sec', '0.5').returncode == 0

@@ -5,8 +5,6 @@ crops, each row against the independent network on frames cut here with NumPy.""
 import csv
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -20,8 +18,8 @@ from i3d import provision
 from i3d.catalogue import paths
 from i3d.features import settings
 from i3d.preprocess import sample
+from tests import commands
 from tests import reference
-from tests.conftest import ROOT
 from tests.test_checkpoint import unscoped, with_random_flow
 from tests.test_classify import resized
 from tests.test_preprocess import decode_all, write_video
@@ -56,8 +54,7 @@ def pooled(clip, weights):
 
 
 def run_features(*args):
-  return subprocess.run([sys.executable, '-m', 'i3d.features', *args], cwd=ROOT, env=ENV,
-                        capture_output=True, text=True, check=False)
+  return commands.run(['-m', 'i3d.features', *args], env=ENV)
 
 
 def test_actionformer_preset_is_two_stream_16_frames_stride_4_at_the_videos_rate(

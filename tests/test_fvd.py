@@ -2,8 +2,6 @@
 reference network on real video, its invariances, and `python -m i3d.fvd` end to end."""
 
 import os
-import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -18,8 +16,8 @@ from i3d.fvd import saved
 from i3d.catalogue import paths
 from i3d.preprocess import sample
 from i3d.preprocess import video as video_lib
+from tests import commands
 from tests import reference
-from tests.conftest import ROOT
 from tests.test_checkpoint import unscoped
 from tests.test_preprocess import write_video
 
@@ -228,8 +226,7 @@ def test_the_reference_example(embedder, weights):
 def run_fvd(*args):
   env = dict(os.environ)
   env.pop('TF_CPP_MIN_LOG_LEVEL', None)
-  return subprocess.run([sys.executable, '-m', 'i3d.fvd', *args], cwd=ROOT, env=env,
-                        capture_output=True, text=True, timeout=600)
+  return commands.run(['-m', 'i3d.fvd', *args], env=env)
 
 
 def printed(result, key):

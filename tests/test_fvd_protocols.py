@@ -3,8 +3,6 @@ resize against a NumPy formulation, the command on the sample videos against cli
 here from frames decoded with OpenCV, saved statistics and their refusals."""
 
 import os
-import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -17,8 +15,8 @@ from i3d.fvd import embedding
 from i3d.fvd import inputs
 from i3d.fvd import protocols
 from i3d.preprocess import sample
+from tests import commands
 from tests import reference
-from tests.conftest import ROOT
 
 PROTOCOL_16 = protocols.PROTOCOLS['fvd2048_16f']
 
@@ -140,8 +138,7 @@ def decode(path):
 
 def run_fvd(*args):
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
-  return subprocess.run([sys.executable, '-m', 'i3d.fvd', *args], cwd=ROOT, env=env,
-                        capture_output=True, text=True, timeout=600)
+  return commands.run(['-m', 'i3d.fvd', *args], env=env)
 
 
 def test_protocol_on_the_sample_videos_with_draws_and_saved_statistics(embedder, tmp_path):

@@ -13,6 +13,7 @@ from i3d.train import multilabel
 from i3d.train import camera_motion
 from i3d.train.recipe import Recipe
 from i3d.videosets.sources import Video
+from tests import commands
 
 
 def linear_upsample(values, size):
@@ -119,22 +120,19 @@ def test_command_trains_on_charades_csvs_and_classify_scores_the_same_map(tmp_pa
   logits at Charades' 25 frames in each result, and a localization mAP equal to one
   computed here from those logits and the CSV's spans."""
   import json  # pylint: disable=g-import-not-at-top
-  import subprocess  # pylint: disable=g-import-not-at-top
-  import sys  # pylint: disable=g-import-not-at-top
   from i3d import provision  # pylint: disable=g-import-not-at-top
   from i3d.videosets import mean_ap  # pylint: disable=g-import-not-at-top
   from i3d.videosets import multilabel as sets  # pylint: disable=g-import-not-at-top
-  from tests.conftest import ROOT  # pylint: disable=g-import-not-at-top
   provision.provision()
   data = tmp_path / 'charades'
   camera_motion.generate_multilabel(str(data), 4, 4, 24, (112, 84), seed=3,
                                     classes=('PanLeft', 'ZoomIn', 'TiltUp'))
   common = ['--video_dir', str(data), '--labels', str(data / 'classes.txt')]
-  trained = subprocess.run(
-      [sys.executable, '-m', 'i3d.train', '--train_list', str(data / 'charades_train.csv'),
+  trained = commands.run(
+      ['-m', 'i3d.train', '--train_list', str(data / 'charades_train.csv'),
        '--eval_list', str(data / 'charades_test.csv'), '--output_dir', str(tmp_path / 'run'),
        '--num_frames', '16', '--batch_size', '2', '--steps', '2', '--freeze_batch_norm',
-       '--noflip', *common], cwd=ROOT, capture_output=True, text=True, timeout=900)
+       '--noflip', *common], timeout=900)
   assert trained.returncode == 0, trained.stderr
   last = trained.stdout.strip().splitlines()[-1]
   assert last.startswith('eval mAP: ')
@@ -143,11 +141,10 @@ def test_command_trains_on_charades_csvs_and_classify_scores_the_same_map(tmp_pa
   assert summary['settings']['multilabel'] and summary['metrics']['mAP'] == float(
       last.split(': ')[1])
 
-  scored = subprocess.run(
-      [sys.executable, '-m', 'i3d.classify', '--videos', str(data / 'charades_test.csv'),
+  scored = commands.run(
+      ['-m', 'i3d.classify', '--videos', str(data / 'charades_test.csv'),
        '--model_dir', str(tmp_path / 'run'), '--window_frames', '0', '--output_dir',
-       str(tmp_path / 'scored'), '--noplots', *common],
-      cwd=ROOT, capture_output=True, text=True, timeout=600)
+       str(tmp_path / 'scored'), '--noplots', *common], timeout=600)
   assert scored.returncode == 0, scored.stderr
   metrics = json.loads((tmp_path / 'scored' / 'metrics.json').read_text())
   assert metrics['mAP'] == pytest.approx(summary['metrics']['mAP'], abs=1e-9)

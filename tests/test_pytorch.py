@@ -10,8 +10,6 @@ import os
 import pickle
 import pickletools
 import struct
-import subprocess
-import sys
 import zipfile
 import zlib
 
@@ -25,6 +23,7 @@ from i3d.catalogue import paths
 from i3d.model import InceptionI3d
 from i3d.pytorch import i3d_names
 from i3d.pytorch import serialization
+from tests import commands
 from tests.conftest import ROOT
 
 SHARED_PYTORCH = os.path.join(os.path.dirname(ROOT), 'shared', 'pytorch')
@@ -111,8 +110,7 @@ def legacy_with_pickle(path, data):
 
 
 def convert_command(*args):
-  return subprocess.run([sys.executable, '-m', 'i3d.convert', *args], cwd=ROOT, env=ENV,
-                        capture_output=True, text=True, check=False)
+  return commands.run(['-m', 'i3d.convert', *args], env=ENV)
 
 
 @pytest.mark.parametrize('container', [zip_with_pickle, legacy_with_pickle])
@@ -321,9 +319,7 @@ def test_a_converted_flow_stream_makes_the_release_default_joint_run(converted_f
       f'{source} -> {checkpoints / "flow_imagenet" / "model.ckpt"}')
   assert sorted(os.listdir(checkpoints / 'flow_imagenet')) == [
       'CONVERSION.json', 'checkpoint', 'model.ckpt.data-00000-of-00001', 'model.ckpt.index']
-  joint = subprocess.run([sys.executable, 'evaluate_sample.py'], cwd=ROOT,
-                         env=dict(ENV, I3D_DATA_DIR=str(root / 'data')), capture_output=True,
-                         text=True, check=False)
+  joint = commands.run(['evaluate_sample.py'], env=dict(ENV, I3D_DATA_DIR=str(root / 'data')))
   assert joint.returncode == 0, joint.stderr
   check_printout(joint.stdout, logits['rgb'] + logits['flow'], 20)
 
@@ -346,12 +342,11 @@ def test_a_converted_charades_model_scores_a_charades_set(tmp_path):
   assert converted.returncode == 0, converted.stderr
   label_map = (tmp_path / 'model' / 'label_map.txt').read_text().split()
   assert label_map == [f'c{i:03d}' for i in range(157)]
-  scored = subprocess.run(
-      [sys.executable, '-m', 'i3d.classify', '--videos', str(data / 'charades_test.csv'),
+  scored = commands.run(
+      ['-m', 'i3d.classify', '--videos', str(data / 'charades_test.csv'),
        '--video_dir', str(data), '--labels', str(classes), '--model_dir',
        str(tmp_path / 'model'), '--window_frames', '0', '--output_dir',
-       str(tmp_path / 'scored'), '--noplots'], cwd=ROOT, env=ENV, capture_output=True,
-      text=True, timeout=600)
+       str(tmp_path / 'scored'), '--noplots'], env=ENV, timeout=600)
   assert scored.returncode == 0, scored.stderr
   metrics = json.loads((tmp_path / 'scored' / 'metrics.json').read_text())
   assert metrics['videos_scored'] == metrics['videos'] == 2

@@ -13,6 +13,7 @@ import pytest
 from i3d import classify
 from i3d import provision
 from i3d.preprocess import sample
+from tests import commands
 from tests.conftest import ROOT, as_in_a_terminal
 from tests.test_classify import load
 from tests.test_faults import write_cut_avi
@@ -28,8 +29,7 @@ def command(*args):
 
 def run_stream(*args):
   argv, env = command(*args)
-  return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True,
-                        timeout=600)
+  return commands.run(argv, env=env, timeout=600)
 
 
 @pytest.fixture(scope='module')

@@ -17,6 +17,7 @@ from i3d import catalogue
 from i3d import provision
 from i3d import releases
 from i3d.catalogue import paths
+from tests import commands
 from tests import test_export_runtimes
 from tests.conftest import ROOT
 from i3d.train import camera_motion
@@ -60,9 +61,9 @@ np.savez(out, **arrays)
 def train_steps(motions, tmp_path, runs, environment=None):
   """The arrays of `TRAIN_STEPS` for `runs`."""
   out = tmp_path / 'weights.npz'
-  result = subprocess.run(
-      [sys.executable, '-c', TRAIN_STEPS, str(motions), str(out), json.dumps(runs)],
-      cwd=ROOT, env=environment or env(), capture_output=True, text=True, timeout=900)
+  result = commands.run(
+      ['-c', TRAIN_STEPS, str(motions), str(out), json.dumps(runs)],
+      env=environment or env(), timeout=900)
   assert result.returncode == 0, result.stderr
   return np.load(out)
 
@@ -93,11 +94,11 @@ def train_command(motions, output, *extra):
 
 def classify_top1(folder, model_dir, output):
   """`python -m i3d.classify` on `folder`'s held-out list with a trained model: its top-1."""
-  scored = subprocess.run(
-      [sys.executable, '-m', 'i3d.classify', '--videos', str(folder / 'testlist01.txt'),
+  scored = commands.run(
+      ['-m', 'i3d.classify', '--videos', str(folder / 'testlist01.txt'),
        '--video_dir', str(folder), '--labels', str(folder / 'classInd.txt'),
        '--model_dir', str(model_dir), '--window_frames', '0', '--output_dir', str(output),
-       '--noplots'], cwd=ROOT, env=env(), capture_output=True, text=True, timeout=600)
+       '--noplots'], env=env(), timeout=600)
   assert scored.returncode == 0, scored.stderr
   return json.loads((output / 'metrics.json').read_text())['top1']
 
@@ -114,8 +115,8 @@ def trained(motions, tmp_path_factory):
   threads add partial sums in any order and four steps carry the rounding apart: 1.4e-3
   relative was seen on a few logits weights on an AVX2 EPYC)."""
   folder = tmp_path_factory.mktemp('trained') / 'whole'
-  whole = subprocess.run(train_command(motions, folder, '--deterministic'), cwd=ROOT,
-                         env=env(), capture_output=True, text=True, timeout=900)
+  whole = commands.run(train_command(motions, folder, '--deterministic'), env=env(),
+                       timeout=900)
   assert whole.returncode == 0, whole.stderr
   return folder, whole.stdout.strip().splitlines()
 
@@ -138,8 +139,8 @@ def test_command_trains_and_classify_agrees(motions, trained, tmp_path):
   # classify scores the held-out list with the same top-1.
   assert classify_top1(motions, folder, tmp_path / 'scored') == top1
   # The folder refuses a run with other settings, naming them.
-  other = subprocess.run(train_command(motions, folder, '--deterministic', '--seed', '3'),
-                         cwd=ROOT, env=env(), capture_output=True, text=True, timeout=600)
+  other = commands.run(train_command(motions, folder, '--deterministic', '--seed', '3'),
+                       env=env(), timeout=600)
   assert other.returncode == 1
   assert other.stderr.strip().endswith(
       'holds a run with other settings (seed: 0 -> 3); use another --output_dir, or the '
@@ -161,8 +162,8 @@ def test_a_killed_run_resumes_to_the_same_weights_bit_for_bit(motions, trained, 
   process.send_signal(signal.SIGKILL)
   process.wait()
   assert not (killed / 'model').exists()
-  resumed = subprocess.run(train_command(motions, killed, '--deterministic'), cwd=ROOT,
-                           env=env(), capture_output=True, text=True, timeout=900)
+  resumed = commands.run(train_command(motions, killed, '--deterministic'), env=env(),
+                         timeout=900)
   assert resumed.returncode == 0, resumed.stderr
   assert 'continuing from' in resumed.stdout
   assert resumed.stdout.strip().splitlines()[-1] == lines[-1]
@@ -174,10 +175,9 @@ def test_a_killed_run_resumes_to_the_same_weights_bit_for_bit(motions, trained, 
 
 def test_a_trained_model_exports_for_openvino_with_its_classes(trained, tmp_path):
   folder, _ = trained
-  exported = subprocess.run(
-      [sys.executable, '-m', 'i3d.export', '--model_dir', str(folder), '--format',
-       'openvino', '--output_dir', str(tmp_path / 'ir')], cwd=ROOT, env=env(),
-      capture_output=True, text=True, timeout=600)
+  exported = commands.run(
+      ['-m', 'i3d.export', '--model_dir', str(folder), '--format',
+       'openvino', '--output_dir', str(tmp_path / 'ir')], env=env(), timeout=600)
   assert exported.returncode == 0, exported.stderr
   assert (tmp_path / 'ir' / 'label_map.txt').read_text().split() == list(
       camera_motion.CLASSES)
@@ -190,8 +190,8 @@ def test_a_trained_model_exports_for_openvino_with_its_classes(trained, tmp_path
 
 
 def test_a_diverging_loss_stops_the_run_naming_the_step(motions, tmp_path):
-  result = subprocess.run(train_command(motions, tmp_path / 'o', '--learning_rate', '1e30'),
-                          cwd=ROOT, env=env(), capture_output=True, text=True, timeout=600)
+  result = commands.run(train_command(motions, tmp_path / 'o', '--learning_rate', '1e30'),
+                        env=env(), timeout=600)
   assert result.returncode == 1
   [line] = result.stderr.strip().splitlines()
   assert 'the loss is nan' in line or 'the loss is inf' in line
@@ -242,8 +242,8 @@ def test_two_worker_processes_train_as_one(motions, tmp_path):
         train_command(motions, tmp_path / 'cluster', *common), cwd=ROOT,
         env=dict(env(), TF_CONFIG=config, TMPDIR=str(scratch)), stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True))
-  single = subprocess.run(train_command(motions, tmp_path / 'single', *common), cwd=ROOT,
-                          env=env(), capture_output=True, text=True, timeout=900)
+  single = commands.run(train_command(motions, tmp_path / 'single', *common), env=env(),
+                        timeout=900)
   assert single.returncode == 0, single.stderr
   for process in processes:
     _, stderr = process.communicate(timeout=900)
@@ -297,8 +297,7 @@ def test_precise_batch_norm_sets_the_saved_models_statistics(motions, tmp_path):
   command[command.index('--init') + 1] = 'scratch'
   command.remove('--freeze_batch_norm')
   command[command.index('--steps') + 1] = '2'
-  result = subprocess.run(command, cwd=ROOT, env=env(), capture_output=True, text=True,
-                          timeout=900)
+  result = commands.run(command, env=env(), timeout=900)
   assert result.returncode == 0, result.stderr
   assert 'step 1: eval top-1' in result.stdout
   settings = json.loads((output / 'train.json').read_text())['settings']

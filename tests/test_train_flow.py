@@ -3,8 +3,6 @@ computes, flips that mirror the motion, and `python -m i3d.train --modality flow
 to a model that `classify` scores the same."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 
@@ -12,7 +10,7 @@ from i3d.videosets.sources import Video
 from i3d.preprocess import flow as flow_lib
 from i3d.preprocess import pipeline
 from i3d.preprocess import video as video_lib
-from tests.conftest import ROOT
+from tests import commands
 from tests.test_train import classify_top1
 from tests.test_train import env
 from tests.test_train import weights
@@ -77,14 +75,13 @@ def test_flow_stream_command_trains_and_classify_agrees(tmp_path):
   cache = tmp_path / 'cache'
 
   def train(output, *extra):
-    return subprocess.run(
-        [sys.executable, '-m', 'i3d.train', '--train_list', str(folder / 'trainlist01.txt'),
+    return commands.run(
+        ['-m', 'i3d.train', '--train_list', str(folder / 'trainlist01.txt'),
          '--eval_list', str(folder / 'testlist01.txt'), '--video_dir', str(folder),
          '--labels', str(folder / 'classInd.txt'), '--modality', 'flow', '--init',
          'scratch', '--flow_cache_dir', str(cache), '--output_dir', str(output),
          '--num_frames', '9', '--batch_size', '2', '--steps', '2', '--freeze_batch_norm',
-         '--noflip', '--log_every', '1', *extra],
-        cwd=ROOT, env=env(), capture_output=True, text=True, timeout=900)
+         '--noflip', '--log_every', '1', *extra], env=env(), timeout=900)
 
   result = train(tmp_path / 'run')
   assert result.returncode == 0, result.stderr
