@@ -188,6 +188,14 @@ def _run_as_main(args):
   return 0
 
 
+def _print_uncaught(error):
+  """The traceback Python prints, from the program's first frame (not this runner's)."""
+  frames = error.__traceback__
+  while frames and frames.tb_frame.f_code.co_filename in (__file__, runpy.__file__):
+    frames = frames.tb_next
+  traceback.print_exception(type(error), error, frames)
+
+
 def _child(request, fds, added_by_preload):
   """The forked command: never returns."""
   code = 1
@@ -210,11 +218,11 @@ def _child(request, fds, added_by_preload):
       code = _run_as_main(request['args'])
     except SystemExit as e:
       code = _exit_code(e)
-    except KeyboardInterrupt:
-      traceback.print_exc()
+    except KeyboardInterrupt as e:
+      _print_uncaught(e)
       code = -signal.SIGINT
-    except BaseException:  # pylint: disable=broad-except
-      traceback.print_exc()
+    except BaseException as e:  # pylint: disable=broad-except
+      _print_uncaught(e)
       code = 1
     threading._shutdown()  # pylint: disable=protected-access  (Python's own exit order.)
     atexit._run_exitfuncs()  # pylint: disable=protected-access

@@ -1,0 +1,57 @@
+"""The suite's command runner (`tests/commands.py`) against `subprocess`: a forked command
+must end, print and see its world as the same command in a fresh interpreter does."""
+
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from tests import commands
+from tests.conftest import ROOT
+
+PROGRAMS = {
+    'exit status': 'import sys; print("out"); print("err", file=sys.stderr); sys.exit(3)',
+    'exit message': 'import sys; sys.exit("a message")',
+    'exception': 'raise ValueError("bad")',
+    'killed': 'import os, signal; os.kill(os.getpid(), signal.SIGKILL)',
+    'ctrl-c': 'raise KeyboardInterrupt',
+    'world': ('import os, sys; print(os.getcwd(), sys.argv[1:], os.environ.get("WHO"), '
+              'oct(os.umask(0)), sys.stdin.read() == "", "tensorflow" in sys.modules)'),
+    'exit order': ('import atexit, threading, time\n'
+                   'atexit.register(lambda: print("atexit"))\n'
+                   'threading.Thread(target=lambda: (time.sleep(0.2), print("thread"))).start()\n'
+                   'print("main")'),
+    'newlines': 'import sys; sys.stdout.write("a\\r\\nb\\rc")',
+}
+
+
+@pytest.mark.parametrize('name', sorted(PROGRAMS))
+def test_a_forked_command_ends_and_prints_as_a_fresh_one(name, tmp_path):
+  args = ['-c', PROGRAMS[name], 'x', 'y']
+  env = dict(os.environ, WHO='me')
+  fresh = subprocess.run([sys.executable, *args], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=60, umask=0o027, stdin=subprocess.DEVNULL)
+  forked = commands.run(args, cwd=tmp_path, env=env, timeout=60, umask=0o027)
+  # A fresh interpreter imports TensorFlow only when asked; the server had.
+  assert forked.stdout.replace('True\n', 'False\n') == fresh.stdout
+  assert (forked.returncode, forked.stderr) == (fresh.returncode, fresh.stderr)
+
+
+def test_a_command_past_its_timeout_is_killed(tmp_path):
+  with pytest.raises(subprocess.TimeoutExpired):
+    commands.run(['-c', 'import time; time.sleep(60)'], timeout=1)
+
+
+def test_the_shim_runs_a_script_as_python_does(tmp_path):
+  """multi_evaluate.sh's $PYTHON: the shell sees the exit status and the signal."""
+  script = ('"$PYTHON" -c "import sys; print(sys.argv[1:]); sys.exit(5)" a b; echo $?; '
+            '"$PYTHON" -c "import os; os.kill(os.getpid(), 15)"; echo $?')
+  env = commands.python_shim_env(dict(os.environ))
+  shimmed = subprocess.run(['bash', '-c', script], cwd=ROOT, env=env, capture_output=True,
+                           text=True, timeout=60)
+  fresh = subprocess.run(['bash', '-c', script], cwd=ROOT, capture_output=True, text=True,
+                         env=dict(os.environ, PYTHON=sys.executable), timeout=60)
+  assert shimmed.stdout == fresh.stdout == "['a', 'b']\n5\n143\n"
+  assert signal.SIGTERM == 15
