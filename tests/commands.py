@@ -212,6 +212,7 @@ def _child(request, fds, added_by_preload):
     os.environ.pop(SERVER_VARIABLE, None)
     for name, value in added_by_preload.items():  # As the preloaded modules set them.
       os.environ.setdefault(name, value)
+    tempfile.tempdir = None  # Found again from this environment's TMPDIR.
     import numpy as np  # pylint: disable=g-import-not-at-top
     np.random.seed()  # Not the server's state: a fresh process's.
     try:

@@ -40,10 +40,11 @@ def rng():
 # `--dist loadfile` hands out files in collection order, so a slow file collected last
 # (test_train*.py, alphabetically) kept one worker busy while the other sat idle.
 # The order: each file's total on an AMD EPYC (2026-12-06), longest first.
-SLOWEST_FIRST = ('test_faults.py', 'test_faults_commands.py', 'test_train.py',
-                 'test_classify.py', 'test_evaluate_sample.py', 'test_backends.py',
-                 'test_fvd.py', 'test_export.py', 'test_packaging.py', 'test_train_flow.py',
-                 'test_fvd_protocols.py', 'test_pytorch.py', 'test_model.py')
+SLOWEST_FIRST = ('test_train.py', 'test_faults_commands.py', 'test_faults.py',
+                 'test_classify.py', 'test_fvd.py', 'test_export.py', 'test_backends.py',
+                 'test_packaging.py', 'test_evaluate_sample.py', 'test_views.py',
+                 'test_fvd_protocols.py', 'test_train_flow.py', 'test_beam_runners.py',
+                 'test_model.py', 'test_precision.py', 'test_pytorch.py')
 
 
 def pytest_collection_modifyitems(items):

@@ -17,8 +17,9 @@ PROGRAMS = {
     'exception': 'raise ValueError("bad")',
     'killed': 'import os, signal; os.kill(os.getpid(), signal.SIGKILL)',
     'ctrl-c': 'raise KeyboardInterrupt',
-    'world': ('import os, sys; print(os.getcwd(), sys.argv[1:], os.environ.get("WHO"), '
-              'oct(os.umask(0)), sys.stdin.read() == "", "tensorflow" in sys.modules)'),
+    'world': ('import os, sys, tempfile; print(os.getcwd(), sys.argv[1:], '
+              'os.environ.get("WHO"), tempfile.gettempdir(), oct(os.umask(0)), '
+              'sys.stdin.read() == "", "tensorflow" in sys.modules)'),
     'exit order': ('import atexit, threading, time\n'
                    'atexit.register(lambda: print("atexit"))\n'
                    'threading.Thread(target=lambda: (time.sleep(0.2), print("thread"))).start()\n'
@@ -30,7 +31,8 @@ PROGRAMS = {
 @pytest.mark.parametrize('name', sorted(PROGRAMS))
 def test_a_forked_command_ends_and_prints_as_a_fresh_one(name, tmp_path):
   args = ['-c', PROGRAMS[name], 'x', 'y']
-  env = dict(os.environ, WHO='me')
+  (tmp_path / 'temporary').mkdir()
+  env = dict(os.environ, WHO='me', TMPDIR=str(tmp_path / 'temporary'))
   fresh = subprocess.run([sys.executable, *args], cwd=tmp_path, env=env, capture_output=True,
                          text=True, timeout=60, umask=0o027, stdin=subprocess.DEVNULL)
   forked = commands.run(args, cwd=tmp_path, env=env, timeout=60, umask=0o027)

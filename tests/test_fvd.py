@@ -196,7 +196,7 @@ def test_embeddings_of_real_video_equal_the_reference_network(embedder, weights,
 def test_fvd_does_not_depend_on_batch_size_or_order(embedder, real_sets):
   a, b = real_sets
   values = []
-  for batch_size, order in ((1, None), (5, None), (16, None), (5, np.arange(8)[::-1])):
+  for batch_size, order in ((1, None), (16, None), (5, np.arange(8)[::-1])):
     ordered = a if order is None else a[order]
     values.append(fvd.fvd(
         fvd.embed_set(fvd.array_set('a', ordered), embedder, batch_size),

@@ -149,7 +149,7 @@ import numpy as np
 from i3d import catalogue
 from i3d import releases
 from i3d.quiet_tf import tf
-clip = np.load(sys.argv[1], mmap_mode='r')[:, :32]
+clip = np.load(sys.argv[1], mmap_mode='r')[:, :16]
 logits = []
 for dtype in (tf.float32, tf.bfloat16):
   model = releases.load_release(catalogue.RELEASES['rgb_imagenet'], dtype=dtype)
@@ -171,13 +171,15 @@ np.save(sys.argv[2], np.stack(logits))
 
 @pytest.mark.parametrize('path', BFLOAT16_PATHS)
 def test_bfloat16_model_on_the_real_sample_stays_within_its_rounding(path, tmp_path):
-  """bfloat16 inference, real weights, real sample, on either of TensorFlow's CPU paths.
+  """bfloat16 inference, real weights, the real sample's first 16 frames (Eigen's
+  bfloat16 takes 13 s on them), on either of TensorFlow's CPU paths.
 
   What bfloat16 guarantees, not one CPU's rounding: the logits move by at most the
   first-order error of one bfloat16 rounding per unit of the deepest path, accumulated
-  (DEEPEST_PATH_UNITS * 2^-8 of the largest logit, 1.3 here); the top-1 class stays
-  (its margin is 5.6); and a class enters or leaves the top-5 only if its float32 logit
-  is within twice that bound of the fifth one.
+  (DEEPEST_PATH_UNITS * 2^-8 of the largest logit, 1.34 here; measured 0.96 on Eigen's
+  path, 0.35 natively on an AMD EPYC); the top-1 class stays (its margin is 4.5); and a
+  class enters or leaves the top-5 only if its float32 logit is within twice that bound
+  of the fifth one.
   """
   import subprocess  # pylint: disable=g-import-not-at-top
   import sys  # pylint: disable=g-import-not-at-top
@@ -190,8 +192,8 @@ def test_bfloat16_model_on_the_real_sample_stays_within_its_rounding(path, tmp_p
                 'bfloat16 cannot run natively (the without_avx512 case covers it)')
   provision.provision()
   out = tmp_path / 'logits.npy'
-  # Mixed precision on the native path only: Eigen's bfloat16 kernels take a minute a
-  # forward pass, and which numbers mixed precision reads does not depend on the kernels.
+  # Mixed precision on the native path only: Eigen's bfloat16 kernels are slow, and
+  # which numbers mixed precision reads does not depend on the kernels.
   mixed = 'mixed' if path == 'native' else 'no_mixed'
   subprocess.run([sys.executable, '-c', _BFLOAT16_LOGITS, f'{sample.provision()}_rgb.npy',
                   str(out), mixed], cwd=ROOT, env=dict(os.environ, **BFLOAT16_PATHS[path]),

@@ -6,8 +6,6 @@ behave as a CPU without them."""
 import json
 import os
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -18,7 +16,7 @@ from i3d import precision
 from i3d import provision
 from i3d.system import machine
 from i3d.preprocess import sample
-from tests.conftest import ROOT
+from tests import commands
 
 AVX2_ONLY = frozenset({'AVX2', 'FMA'})
 AVX512_BF16 = frozenset({'AVX2', 'FMA', 'AVX512F', 'AVX512_BF16'})
@@ -96,9 +94,8 @@ def evaluate(env, *args):
   """evaluate_sample.py as a user runs it (TensorFlow's log level left as it comes)."""
   base = {k: v for k, v in os.environ.items() if k not in ('TF_CPP_MIN_LOG_LEVEL',
                                                           'I3D_VERBOSE')}
-  return subprocess.run([sys.executable, 'evaluate_sample.py', '--eval_type', 'rgb', *args],
-                        cwd=ROOT, env=dict(base, **env), capture_output=True, text=True,
-                        check=False)
+  return commands.run(['evaluate_sample.py', '--eval_type', 'rgb', *args],
+                      env=dict(base, **env))
 
 
 @pytest.fixture(scope='module')

@@ -238,10 +238,11 @@ def test_two_worker_processes_train_as_one(motions, tmp_path):
   for index in range(2):
     config = json.dumps({'cluster': {'worker': workers},
                          'task': {'type': 'worker', 'index': index}})
-    processes.append(subprocess.Popen(
-        train_command(motions, tmp_path / 'cluster', *common), cwd=ROOT,
-        env=dict(env(), TF_CONFIG=config, TMPDIR=str(scratch)), stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True))
+    processes.append(subprocess.Popen(  # Each its own process, forked (tests/commands.py).
+        [commands.PYTHON_SHIM, *train_command(motions, tmp_path / 'cluster', *common)[1:]],
+        cwd=ROOT, env=commands.python_shim_env(dict(env(), TF_CONFIG=config,
+                                                    TMPDIR=str(scratch))),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
   single = commands.run(train_command(motions, tmp_path / 'single', *common), env=env(),
                         timeout=900)
   assert single.returncode == 0, single.stderr
