@@ -89,7 +89,8 @@ def test_a_training_video_cut_short_is_said_and_recorded_or_refused(motions, tmp
   video = folder / 'PanLeft' / 'v_PanLeft_g01_c01.avi'
   decoded = write_cut_avi(video)
   note = f'{video}: the container says 50 frames, {decoded} could be decoded'
-  result = run(*train_args(folder, tmp_path / 'o', '--steps', '4', '--batch_size', '4'))
+  # Two steps of 4: one epoch of the 8 training videos, each epoch a permutation.
+  result = run(*train_args(folder, tmp_path / 'o', '--steps', '2', '--batch_size', '4'))
   assert result.returncode == 0, result.stderr
   assert f'python -m i3d.train: warning: {note}; using those' in result.stderr.splitlines()
   summary = json.loads((tmp_path / 'o' / 'train.json').read_text())

@@ -203,9 +203,10 @@ def test_a_diverging_loss_stops_the_run_naming_the_step(motions, tmp_path):
 
 
 def test_two_replicas_train_as_one_device(motions, tmp_path):
-  """MirroredStrategy over two logical CPUs against one, the same global batch of 4
-  (batch norm frozen, no dropout): the weights move the same after two steps."""
-  settings = dict(num_frames=9, batch_size=4, steps=2, freeze_batch_norm=True,
+  """MirroredStrategy over two logical CPUs against one, the same global batch of 2 (a
+  clip a replica; batch norm frozen, no dropout): the weights move the same after two
+  steps."""
+  settings = dict(num_frames=9, batch_size=2, steps=2, freeze_batch_norm=True,
                   dropout_keep_prob=1.0)
   arrays = train_steps(motions, tmp_path, [['one', ['/cpu:0'], settings],
                                            ['two', ['/cpu:0', '/cpu:1'], settings]])
