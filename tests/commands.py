@@ -240,7 +240,9 @@ def _child(request, fds, added_by_preload):
 
 
 def serve(address):
-  """Forks a command for each request on `address`'s socket, until SIGTERM."""
+  """Forks a command for each request on `address`'s socket, until SIGTERM or until the
+  test process that started it is gone (killed, it could not say so)."""
+  parent = os.getppid()
   before = dict(os.environ)
   for module in PRELOAD:
     __import__(module)
@@ -250,7 +252,7 @@ def serve(address):
   listener.listen(64)
   print('ready', flush=True)
   waiting = {}  # pid: the connection to tell its exit status.
-  while True:
+  while os.getppid() == parent:
     readable, _, _ = select.select([listener], [], [], 0.01)
     if readable:
       connection, _ = listener.accept()
@@ -279,6 +281,11 @@ def serve(address):
       except OSError:  # The caller is gone.
         pass
       connection.close()
+  for leftover in (os.remove, os.rmdir):  # The socket and its folder, as close() would.
+    try:
+      leftover(address if leftover is os.remove else os.path.dirname(address))
+    except OSError:
+      pass
 
 
 if __name__ == '__main__':

@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -57,3 +58,31 @@ def test_the_shim_runs_a_script_as_python_does(tmp_path):
                          env=dict(os.environ, PYTHON=sys.executable), timeout=60)
   assert shimmed.stdout == fresh.stdout == "['a', 'b']\n5\n143\n"
   assert signal.SIGTERM == 15
+
+
+def test_a_server_ends_with_the_test_process_that_started_it():
+  """A killed pytest worker cannot close its servers: they must not live on."""
+  code = ('import os, time\n'
+          'from tests import commands\n'
+          'print(commands.server_for(dict(os.environ)), flush=True)\n'
+          'time.sleep(600)\n')
+  starter = subprocess.Popen([sys.executable, '-c', code], cwd=ROOT, stdout=subprocess.PIPE,
+                             text=True)
+  address = starter.stdout.readline().strip()
+  with open(f'/proc/{starter.pid}/task/{starter.pid}/children') as f:
+    [server] = [int(pid) for pid in f.read().split()]
+  starter.kill()
+  starter.wait()
+  deadline = time.monotonic() + 30
+  while time.monotonic() < deadline and alive(server):
+    time.sleep(0.1)
+  assert not alive(server)
+  assert not os.path.exists(os.path.dirname(address))
+
+
+def alive(pid):
+  try:
+    with open(f'/proc/{pid}/stat') as f:
+      return f.read().rsplit(')', 1)[1].split()[0] not in ('Z', 'X')
+  except FileNotFoundError:
+    return False
