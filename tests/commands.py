@@ -53,6 +53,14 @@ PRELOAD = ('i3d.quiet_tf', 'sonnet')
 MAX_REQUEST = 1 << 20
 
 
+def user_env(**extra):
+  """The environment a user runs the commands in: this one, with TensorFlow's log level
+  and `I3D_VERBOSE` left as they come (the tests set the first), plus `extra`."""
+  env = {k: v for k, v in os.environ.items() if k not in ('TF_CPP_MIN_LOG_LEVEL',
+                                                         'I3D_VERBOSE')}
+  return dict(env, **extra)
+
+
 def import_time_settings(env):
   return tuple(sorted((k, v) for k, v in env.items()
                       if k in IMPORT_TIME or k.startswith(IMPORT_TIME_PREFIXES)))

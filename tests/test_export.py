@@ -55,9 +55,7 @@ print(json.dumps(raised))
 
 
 def run_export(*args):
-  env = dict(os.environ)
-  env.pop('TF_CPP_MIN_LOG_LEVEL', None)
-  return commands.run(['-m', 'i3d.export', *args], env=env)
+  return commands.run(['-m', 'i3d.export', *args], env=commands.user_env())
 
 
 def run_bare(model_dir, inputs, out):

@@ -21,8 +21,7 @@ from i3d.preprocess import sample
 from tests import commands
 from tests.conftest import ROOT, as_in_a_terminal
 
-# As a user runs the commands: TensorFlow's log level left as it comes.
-ENV = {k: v for k, v in os.environ.items() if k not in ('TF_CPP_MIN_LOG_LEVEL', 'I3D_VERBOSE')}
+ENV = commands.user_env()
 
 
 def run(*args, timeout=600):

@@ -22,8 +22,7 @@ from tests import commands
 from tests.conftest import ROOT
 from tests.test_faults import one_line, tiny_disk
 
-# As a user runs the commands: TensorFlow's log level left as it comes.
-ENV = {k: v for k, v in os.environ.items() if k not in ('TF_CPP_MIN_LOG_LEVEL', 'I3D_VERBOSE')}
+ENV = commands.user_env()
 
 
 def run(*args, timeout=600, env=None):

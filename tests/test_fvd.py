@@ -224,9 +224,7 @@ def test_the_reference_example(embedder, weights):
 
 
 def run_fvd(*args):
-  env = dict(os.environ)
-  env.pop('TF_CPP_MIN_LOG_LEVEL', None)
-  return commands.run(['-m', 'i3d.fvd', *args], env=env)
+  return commands.run(['-m', 'i3d.fvd', *args], env=commands.user_env())
 
 
 def printed(result, key):

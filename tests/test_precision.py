@@ -92,10 +92,8 @@ def test_cpu_description_for_benchmarks():
 
 def evaluate(env, *args):
   """evaluate_sample.py as a user runs it (TensorFlow's log level left as it comes)."""
-  base = {k: v for k, v in os.environ.items() if k not in ('TF_CPP_MIN_LOG_LEVEL',
-                                                          'I3D_VERBOSE')}
   return commands.run(['evaluate_sample.py', '--eval_type', 'rgb', *args],
-                      env=dict(base, **env))
+                      env=commands.user_env(**env))
 
 
 @pytest.fixture(scope='module')

@@ -30,8 +30,7 @@ SHARED_PYTORCH = os.path.join(os.path.dirname(ROOT), 'shared', 'pytorch')
 FORMAT = os.path.join(SHARED_PYTORCH, 'format')
 I3D = os.path.join(SHARED_PYTORCH, 'pytorch_i3d')
 FIXTURES = ('state_dict_zip.pt', 'state_dict_legacy.pt', 'checkpoint_nested.pth')
-# The commands as a user runs them: TensorFlow's log level unset.
-ENV = {k: v for k, v in os.environ.items() if k not in ('TF_CPP_MIN_LOG_LEVEL', 'I3D_VERBOSE')}
+ENV = commands.user_env()
 
 pytestmark = pytest.mark.skipif(not os.path.isdir(SHARED_PYTORCH),
                                 reason='../shared/pytorch/ is not beside the checkout')

@@ -22,9 +22,7 @@ PROGRAM = 'python -m i3d.live'
 
 
 def command(*args):
-  env = dict(os.environ)
-  env.pop('TF_CPP_MIN_LOG_LEVEL', None)
-  return [sys.executable, '-m', 'i3d.live', *args], env
+  return [sys.executable, '-m', 'i3d.live', *args], commands.user_env()
 
 
 def run_stream(*args):

@@ -69,9 +69,7 @@ def train_steps(motions, tmp_path, runs, environment=None):
 
 
 def env():
-  values = dict(os.environ)
-  values.pop('TF_CPP_MIN_LOG_LEVEL', None)
-  return values
+  return commands.user_env()
 
 
 @pytest.fixture(scope='module')

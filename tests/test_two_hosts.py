@@ -15,11 +15,12 @@ import pytest
 
 from i3d import provision
 from i3d.system import files
+from tests import commands
 from tests.conftest import ROOT
 from tests.test_preprocess import numbered_frames, write_video
 
 HOST_B = 'shard-host-b'
-ENV = {k: v for k, v in os.environ.items() if k not in ('TF_CPP_MIN_LOG_LEVEL', 'I3D_VERBOSE')}
+ENV = commands.user_env()
 IDS = ('p', 'q', 'r')
 
 

@@ -23,8 +23,7 @@ from tests.test_checkpoint import unscoped, with_random_flow
 from tests.test_classify import assert_same_results, load, resized
 from tests.test_preprocess import decode_all, write_video
 
-# As a user runs the commands: TensorFlow's log level left as it comes.
-ENV = {k: v for k, v in os.environ.items() if k not in ('TF_CPP_MIN_LOG_LEVEL', 'I3D_VERBOSE')}
+ENV = commands.user_env()
 
 
 def test_temporal_views_are_centred_in_equal_segments():
