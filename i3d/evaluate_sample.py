@@ -25,10 +25,8 @@ import numpy as np
 from i3d import catalogue
 from i3d import flags as shared
 from i3d import precision as precision_lib
-from i3d import releases
 from i3d.catalogue import paths
 from i3d.catalogue import CHANNELS, IMAGE_SIZE, MIN_FRAMES
-from i3d.quiet_tf import tf
 from i3d.system import faults
 from i3d.system import files
 
@@ -113,6 +111,10 @@ def evaluate() -> None:
   choice = precision_lib.choose(_PRECISION.value)
   if choice.message:
     print(f'evaluate_sample.py: {choice.message}', file=sys.stderr)
+  # Here, not at the top: TensorFlow loads only once the flags are good (`--help` and
+  # a bad flag answer at once).
+  from i3d import releases  # pylint: disable=g-import-not-at-top
+  from i3d.quiet_tf import tf  # pylint: disable=g-import-not-at-top
   models = [releases.load_stream(stream, dtype=choice.precision) for stream in plan.streams]
   samples = read_samples(plan.modalities)
   logits = sum(forward(model, samples[stream.modality])
@@ -133,6 +135,7 @@ def forward(model, sample: np.ndarray) -> np.ndarray:
   As a compiled graph (`tf.function`): faster than eager even for one call, tracing
   included (bench/forward.py). XLA is not used: on CPUs it is about 4x slower here.
   """
+  from i3d.quiet_tf import tf  # pylint: disable=g-import-not-at-top
   logits, _ = tf.function(model, autograph=False)(tf.constant(sample), is_training=False)
   return tf.cast(logits, tf.float32).numpy()[0]
 

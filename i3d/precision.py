@@ -10,8 +10,6 @@ for without the units; it never changes an explicit choice.
 import dataclasses
 from typing import Optional
 
-from i3d import quiet_tf
-from i3d.quiet_tf import tf
 from i3d.system import machine
 
 # GPUs with bfloat16 tensor cores: Ampere (compute capability 8.0) and later.
@@ -32,6 +30,10 @@ class Choice:
 def _gpu_with_bfloat16() -> Optional[str]:
   """The GPU TensorFlow will use, described, if it has bfloat16 units; '' if it has
   none; None without a GPU."""
+  # Imported here: the commands define their --precision flag from this module, and
+  # TensorFlow should load only once the flags are good.
+  from i3d import quiet_tf  # pylint: disable=g-import-not-at-top
+  tf = quiet_tf.tf
   with quiet_tf.without_noise():
     gpus = tf.config.list_physical_devices('GPU')
   if not gpus:

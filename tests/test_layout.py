@@ -5,6 +5,10 @@ import ast
 import collections
 import os
 import re
+import subprocess
+import sys
+
+import pytest
 
 from tests.conftest import ROOT
 
@@ -126,3 +130,20 @@ def test_each_flag_is_declared_in_one_place():
             'model_dir', 'recipe', 'flow_impl')
   assert all(declared[name] == {'i3d.flags'} for name in shared), {
       name: declared[name] for name in shared}
+
+
+# Commands whose module loads without TensorFlow: `--help` and a bad flag answer in a
+# fraction of a second, not the five that importing TensorFlow takes (its Keras too).
+COMMANDS_WITHOUT_TENSORFLOW = (
+    'i3d.classify.__main__', 'i3d.features.__main__', 'i3d.evaluate_sample',
+    'i3d.train.__main__', 'i3d.train.camera_motion', 'i3d.live.__main__',
+    'i3d.preprocess.__main__')
+
+
+@pytest.mark.parametrize('command', COMMANDS_WITHOUT_TENSORFLOW)
+def test_commands_load_tensorflow_only_to_run(command):
+  code = (f'import sys, {command}\n'
+          'assert "tensorflow" not in sys.modules, "TensorFlow loaded"\n')
+  result = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True,
+                          text=True, check=False)
+  assert result.returncode == 0, result.stderr

@@ -27,7 +27,6 @@ from absl import app
 from absl import flags
 
 from i3d.classify import report  # pylint: disable=g-import-not-at-top
-from i3d.classify import run as run_lib  # pylint: disable=g-import-not-at-top
 from i3d.classify import settings as settings_lib  # pylint: disable=g-import-not-at-top
 from i3d import flags as shared  # pylint: disable=g-import-not-at-top
 from i3d.system import faults  # pylint: disable=g-import-not-at-top
@@ -44,6 +43,9 @@ def main(argv):
   if len(argv) > 1:
     sys.exit(f'classify: unexpected arguments {argv[1:]}')
   f = flags.FLAGS
+  # Here, not at the top: TensorFlow loads only once the flags are good (`--help` and
+  # a bad flag answer at once).
+  from i3d.classify import run as run_lib  # pylint: disable=g-import-not-at-top
 
   def job():
     videos, settings = settings_lib.videos_and_settings_from_flags()

@@ -24,7 +24,6 @@ from absl import app
 from absl import flags
 
 from i3d import flags as shared
-from i3d.features import run as run_lib
 from i3d.features import settings as settings_lib
 from i3d.system import faults
 from i3d.system import shards
@@ -36,6 +35,9 @@ def main(argv):
   if len(argv) > 1:
     sys.exit(f'features: unexpected arguments {argv[1:]}')
   f = flags.FLAGS
+  # Here, not at the top: TensorFlow loads only once the flags are good (`--help` and
+  # a bad flag answer at once).
+  from i3d.features import run as run_lib  # pylint: disable=g-import-not-at-top
 
   def job():
     videos, settings = settings_lib.videos_and_settings_from_flags()
