@@ -34,9 +34,10 @@ def test_cached_flow_is_what_preprocess_computes(tmp_path):
   cache = FlowCache(str(tmp_path / 'cache'), workers=1)
   cache.fill([Video('pan', video, 'PanLeft')], write=lambda line: None)
   cached = data.eval_flow_clip(cache.load(video))
-  # From OpenCV's TV-L1 (the cache's is the fast one).
+  # What preprocess gives (its resize, crop, range and clip; the same fast TV-L1, which
+  # tests/test_tvl1_fast.py holds to OpenCV's bit for bit on real frames).
   expected = pipeline.video_to_arrays(video, ['flow'], pipeline.Options(
-      workers=1, progress=False, flow_impl='opencv'))['flow']
+      workers=1, progress=False))['flow']
   assert cached.shape == expected.shape == (1, 9, 224, 224, 2)
   np.testing.assert_allclose(cached, expected, rtol=0, atol=FLOAT16_HALF_STEP)
   # The whole resized frame is kept, for random crops: 84 rows to 256.
