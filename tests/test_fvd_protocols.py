@@ -142,17 +142,21 @@ def run_fvd(*args):
 
 
 def test_protocol_on_the_sample_videos_with_draws_and_saved_statistics(embedder, tmp_path):
-  videos = os.path.join(sample.sample_videos())
-  generated = tmp_path / 'generated'
-  generated.mkdir()
-  for name in ('bikes.mp4', 'carphone_distorted.mp4'):
-    os.symlink(os.path.join(videos, name), generated / name)
-  args = ['--protocol', 'fvd2048_16f', '--clips', '5', '--seed', '0', '--draws', '2']
+  # Two real and two generated videos, three clips a draw: each side draws with
+  # replacement (fewer videos than clips).
+  sides = {'real': ('bigbuckbunny.mp4', 'carphone_pristine.mp4'),
+           'generated': ('bikes.mp4', 'carphone_distorted.mp4')}
+  for side, names in sides.items():
+    (tmp_path / side).mkdir()
+    for name in names:
+      os.symlink(os.path.join(sample.sample_videos(), name), tmp_path / side / name)
+  videos, generated = str(tmp_path / 'real'), tmp_path / 'generated'
+  args = ['--protocol', 'fvd2048_16f', '--clips', '3', '--seed', '0', '--draws', '2']
   result = run_fvd(*args, '--real', videos, '--generated', str(generated), '--save_stats',
                    str(tmp_path / 'real.npz'))
   assert result.returncode == 0, result.stderr
   lines = result.stdout.strip().splitlines()
-  assert lines[0].startswith('protocol: fvd2048_16f: 5 clips of 16 consecutive frames')
+  assert lines[0].startswith('protocol: fvd2048_16f: 3 clips of 16 consecutive frames')
   assert sum('drawn with replacement' in line for line in lines) == 2  # Once a side.
   assert lines[-1].startswith('FVD: ')
   draws = [float(x.split()[-1]) for x in lines if x.startswith('FVD of the draw of seed')]
@@ -160,11 +164,10 @@ def test_protocol_on_the_sample_videos_with_draws_and_saved_statistics(embedder,
                                                                          abs=1e-4)
 
   # Independently: lengths and frames decoded here, clips cut with NumPy.
-  decoded = {side: [decode(os.path.join(folder, n)) for n in names] for side, folder, names in
-             (('real', videos, sorted(os.listdir(videos))),
-              ('generated', str(generated), ['bikes.mp4', 'carphone_distorted.mp4']))}
+  decoded = {side: [decode(str(tmp_path / side / n)) for n in names]
+             for side, names in sides.items()}
   protocol = protocols.PROTOCOLS['fvd2048_16f']
-  protocol = protocols.Protocol(protocol.name, 5, 16, 1, protocol.source)
+  protocol = protocols.Protocol(protocol.name, 3, 16, 1, protocol.source)
   for k, seed in enumerate((0, 1)):
     stats = {}
     for side, frames in decoded.items():
@@ -177,7 +180,7 @@ def test_protocol_on_the_sample_videos_with_draws_and_saved_statistics(embedder,
   again = run_fvd(*args, '--real', str(tmp_path / 'real.npz'), '--generated', str(generated))
   assert again.returncode == 0, again.stderr
   assert again.stdout.strip().splitlines()[-1] == lines[-1]
-  other = run_fvd('--protocol', 'fvd2048_128f', '--clips', '5', '--real',
+  other = run_fvd('--protocol', 'fvd2048_128f', '--clips', '3', '--real',
                   str(tmp_path / 'real.npz'), '--generated', str(generated))
   assert other.returncode == 1
   assert other.stderr.strip() == (
