@@ -181,12 +181,10 @@ def test_bfloat16_model_on_the_real_sample_stays_within_its_rounding(path, tmp_p
   class enters or leaves the top-5 only if its float32 logit is within twice that bound
   of the fifth one.
   """
-  import subprocess  # pylint: disable=g-import-not-at-top
-  import sys  # pylint: disable=g-import-not-at-top
   from i3d import provision  # pylint: disable=g-import-not-at-top
   from i3d.preprocess import sample  # pylint: disable=g-import-not-at-top
-  from tests.conftest import ROOT  # pylint: disable=g-import-not-at-top
   from i3d.system import machine  # pylint: disable=g-import-not-at-top
+  from tests import commands  # pylint: disable=g-import-not-at-top
   if path == 'native' and machine.bfloat16_cannot_run():
     pytest.skip('ONEDNN_MAX_CPU_ISA keeps oneDNN below AVX-512 on this AVX-512 CPU: '
                 'bfloat16 cannot run natively (the without_avx512 case covers it)')
@@ -195,9 +193,11 @@ def test_bfloat16_model_on_the_real_sample_stays_within_its_rounding(path, tmp_p
   # Mixed precision on the native path only: Eigen's bfloat16 kernels are slow, and
   # which numbers mixed precision reads does not depend on the kernels.
   mixed = 'mixed' if path == 'native' else 'no_mixed'
-  subprocess.run([sys.executable, '-c', _BFLOAT16_LOGITS, f'{sample.provision()}_rgb.npy',
-                  str(out), mixed], cwd=ROOT, env=dict(os.environ, **BFLOAT16_PATHS[path]),
-                 check=True)
+  # Forked from an interpreter that imported TensorFlow with the path's settings, which
+  # TensorFlow reads at import (tests/commands.py).
+  done = commands.run(['-c', _BFLOAT16_LOGITS, f'{sample.provision()}_rgb.npy', out, mixed],
+                      env=dict(os.environ, **BFLOAT16_PATHS[path]))
+  assert done.returncode == 0, done.stderr
   full, half, *mixed = np.load(out)
   # Mixed precision rounds each variable as it is read, as the bfloat16 model did
   # once when it loaded them: the same numbers.
