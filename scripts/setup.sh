@@ -25,11 +25,7 @@ if [ ! -f "$stamp" ] || ! cat setup.py constraints.txt | cmp -s - "$stamp"; then
     pins=()
   fi
   .venv/bin/python -m pip install --quiet "${pins[@]}" pip
-  # --no-compile: Python compiles each module the first time it is imported, so only
-  # what runs is compiled (TensorFlow's and Beam's untouched files are most of them):
-  # 98 s to 76 s for the whole set-up on a 2-core EPYC.
-  .venv/bin/python -m pip install --quiet --no-compile "${pins[@]}" \
-    -e '.[test,beam,dask,openvino,onnx]'
+  .venv/bin/python -m pip install --quiet "${pins[@]}" -e '.[test,beam,dask,openvino,onnx]'
   cat setup.py constraints.txt > "$stamp"
 fi
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-3}
