@@ -65,6 +65,39 @@ def test_an_error_is_raised_where_its_result_is_taken(processes):
       next(iterator)
 
 
+# Starts a map whose workers import a slow module, says so, then waits for results;
+# Ctrl-C is answered with one line.
+CTRL_C_WHILE_WORKERS_START = """
+import sys
+from i3d.system.pool import OrderedMap
+from tests import slow_start
+try:
+  with OrderedMap(abs, range(4), processes=2, initializer=slow_start.ready) as results:
+    print('started', flush=True)
+    list(results)
+except KeyboardInterrupt:
+  sys.exit('interrupted')
+"""
+
+
+def test_ctrl_c_while_workers_import_their_modules_is_answered_once():
+  """A terminal's Ctrl-C reaches every process of the group. Workers still importing
+  their modules once printed KeyboardInterrupt's traceback each; they now leave
+  quietly and only the parent answers."""
+  import signal  # pylint: disable=g-import-not-at-top
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  from tests.conftest import ROOT, as_in_a_terminal  # pylint: disable=g-import-not-at-top
+  process = subprocess.Popen([sys.executable, '-c', CTRL_C_WHILE_WORKERS_START], cwd=ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=as_in_a_terminal, start_new_session=True)
+  assert process.stdout.readline() == 'started\n'  # The workers are importing (2 s).
+  time.sleep(0.5)
+  os.killpg(process.pid, signal.SIGINT)
+  stdout, stderr = process.communicate(timeout=60)
+  assert (process.returncode, stdout, stderr) == (1, '', 'interrupted\n')
+
+
 def test_local_store_writes_whole_files_and_removes_temporaries(tmp_path):
   store = store_lib.open_store(str(tmp_path))
   assert isinstance(store, store_lib.LocalStore)

@@ -8,11 +8,13 @@ does not grow with the input because only a few items are ahead of the consumer.
 
 import collections
 import concurrent.futures
+import contextlib
 import ctypes
 import multiprocessing
 import os
 import signal
 import sys
+import threading
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 # prctl's option to have a signal sent to this process when its parent dies (Linux).
@@ -33,18 +35,56 @@ def die_with_parent(parent: int) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+# Whether this worker is still starting (in `_start_worker`).
+_starting = False
+
+
 def _leave_quietly(unused_signal, unused_frame):
+  if _starting:  # concurrent.futures logs a traceback for any exception raised here.
+    os._exit(128 + signal.SIGINT)  # pylint: disable=protected-access
   raise SystemExit(128 + signal.SIGINT)
+
+
+@contextlib.contextmanager
+def _sigint_held():
+  """Holds back a Ctrl-C (SIGINT) until the block has ended, here and in the worker
+  processes the block starts.
+
+  A worker starts with the signal blocked (it inherits the mask) and answers one that
+  came meanwhile once `_start_worker` can leave quietly: the default handler printed
+  each worker's KeyboardInterrupt traceback from the middle of its imports. This process
+  notes the signal (another thread may take it) and raises it again after the block, so
+  it is never answered halfway through starting a worker.
+  """
+  if (threading.current_thread() is not threading.main_thread() or
+      signal.getsignal(signal.SIGINT) is None):
+    yield  # Only the main thread answers signals in Python.
+    return
+  caught = []
+  previous = signal.signal(signal.SIGINT, lambda *unused: caught.append(True))
+  held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+  try:
+    yield
+  finally:
+    signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    signal.signal(signal.SIGINT, previous)
+    if caught:
+      signal.raise_signal(signal.SIGINT)
 
 
 def _start_worker(parent: int, initializer: Optional[Callable], initargs: Sequence[Any]):
   die_with_parent(parent)
   # A terminal's Ctrl-C reaches the whole process group: the parent answers it (one
   # line); a worker leaves quietly (SystemExit unwinds its locks, and multiprocessing
-  # prints no traceback for it) rather than each printing KeyboardInterrupt's.
+  # prints no traceback for it) rather than each printing KeyboardInterrupt's. Until
+  # here SIGINT was held (`_sigint_held`); one that came meanwhile arrives now.
+  global _starting
+  _starting = True
   signal.signal(signal.SIGINT, _leave_quietly)
+  signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
   if initializer is not None:
     initializer(*initargs)
+  _starting = False
 
 
 class OrderedMap:
@@ -99,7 +139,8 @@ class OrderedMap:
 
   def _start_next(self) -> bool:
     for item in self._items:
-      self._pending.append(self._executor.submit(self._fn, item))
+      with _sigint_held():  # A submission may start a worker process.
+        self._pending.append(self._executor.submit(self._fn, item))
       return True
     return False
 
