@@ -279,6 +279,29 @@ def children(pid):
   return found
 
 
+# A job interrupted by Ctrl-C whose clean-up then fails with another error, as
+# TensorFlow's name scopes and an import cut short by KeyboardInterrupt do.
+CTRL_C_THEN_ANOTHER_ERROR = """
+import signal
+from i3d.system import faults
+
+def job():
+  try:
+    signal.raise_signal(signal.SIGINT)
+  finally:
+    raise IndexError('pop from empty list')
+
+faults.run_command('prog', job)
+"""
+
+
+def test_an_error_on_the_way_out_of_ctrl_c_is_still_ctrl_c():
+  result = subprocess.run([sys.executable, '-c', CTRL_C_THEN_ANOTHER_ERROR], cwd=ROOT,
+                          capture_output=True, text=True, check=False, timeout=60,
+                          preexec_fn=as_in_a_terminal)
+  assert (result.returncode, result.stderr) == (130, 'prog: interrupted\n')
+
+
 def test_ctrl_c_in_a_terminal_stops_the_workers_without_a_word(videos, tmp_path):
   """A terminal's Ctrl-C reaches the whole process group, the pool's workers too: one
   line, from the command, and no worker's KeyboardInterrupt traceback."""

@@ -35,11 +35,11 @@ def main(argv):
   if len(argv) > 1:
     sys.exit(f'features: unexpected arguments {argv[1:]}')
   f = flags.FLAGS
-  # Here, not at the top: TensorFlow loads only once the flags are good (`--help` and
-  # a bad flag answer at once).
-  from i3d.features import run as run_lib  # pylint: disable=g-import-not-at-top
 
   def job():
+    # Here, not at the top: TensorFlow loads only once the flags are good (`--help` and
+    # a bad flag answer at once), and a Ctrl-C while it loads is answered as any other.
+    from i3d.features import run as run_lib  # pylint: disable=g-import-not-at-top
     videos, settings = settings_lib.videos_and_settings_from_flags()
     return run_lib.extract_videos(videos, f.output_dir, settings, workers=f.workers,
                                   retry_failed=f.retry_failed,

@@ -8,10 +8,13 @@ Ctrl-C: exit 130, as shells report SIGINT.
 """
 
 import concurrent.futures.process
+import contextlib
 import errno
 import os
 import re
+import signal
 import sys
+import threading
 from typing import Callable, TypeVar
 import warnings
 
@@ -74,6 +77,35 @@ def as_machine_error(error: BaseException) -> MachineError:
   return MachineError(describe(error))
 
 
+class _CtrlC:
+  """Notes a Ctrl-C (SIGINT) while a command runs, which still raises KeyboardInterrupt.
+
+  The KeyboardInterrupt does not always come out as itself: raised inside an import or
+  a library's clean-up it can surface as another error (a SystemError from `__import__`,
+  an IndexError from TensorFlow's name scopes), and workers that Ctrl-C ended break the
+  pool. The note tells those apart from faults.
+  """
+
+  def __init__(self):
+    self.pressed = False
+
+  def _on_sigint(self, signum, frame):
+    self.pressed = True
+    signal.default_int_handler(signum, frame)
+
+  @contextlib.contextmanager
+  def noted(self):
+    if (threading.current_thread() is not threading.main_thread() or
+        signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+      yield  # Not this thread's to answer, or answered otherwise already.
+      return
+    signal.signal(signal.SIGINT, self._on_sigint)
+    try:
+      yield
+    finally:
+      signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def run_command(program: str, job: Callable[[], T]) -> T:
   """`job()`'s value; on an error, one line on stderr starting `program: ` and the exit
   status of its kind (see the module's docstring). Warnings, one line each:
@@ -82,20 +114,26 @@ def run_command(program: str, job: Callable[[], T]) -> T:
     print(f'{program}: warning: {message}', file=sys.stderr)
 
   previous, warnings.showwarning = warnings.showwarning, one_line
+  ctrl_c = _CtrlC()
   try:
-    return job()
+    with ctrl_c.noted():
+      return job()
   except KeyboardInterrupt:
     status, message = EXIT_INTERRUPTED, 'interrupted'
   except MissingCheckpointError as e:
     status, message = EXIT_MISSING_CHECKPOINT, str(e)
   except Exception as e:  # pylint: disable=broad-except
-    if not (is_machine_error(e) or isinstance(e, (OSError, ValueError, FolderBusyError))):
+    if ctrl_c.pressed:  # What failed after Ctrl-C failed because of it (an import cut
+      status, message = EXIT_INTERRUPTED, 'interrupted'  # short, workers gone).
+    elif not (is_machine_error(e) or isinstance(e, (OSError, ValueError, FolderBusyError))):
       raise  # A fault of the program: its traceback is what mends it.
-    machine = is_machine_error(e)
-    status = EXIT_MACHINE if machine else EXIT_BAD_INPUT
-    message = describe(e)
-    if machine:
-      message += ' (an error of the machine; nothing was written off: run again once mended)'
+    else:
+      machine = is_machine_error(e)
+      status = EXIT_MACHINE if machine else EXIT_BAD_INPUT
+      message = describe(e)
+      if machine:
+        message += (' (an error of the machine; nothing was written off: run again once '
+                    'mended)')
   finally:
     warnings.showwarning = previous
   print(f'{program}: {message}', file=sys.stderr)
