@@ -133,9 +133,13 @@ class OrderedMap:
             processes, mp_context=multiprocessing.get_context('spawn'),
             initializer=_start_worker,
             initargs=(os.getpid(), initializer, tuple(initargs)))
-      for _ in range(self._ahead):
-        if not self._start_next():
-          break
+      try:
+        for _ in range(self._ahead):
+          if not self._start_next():
+            break
+      except BaseException:  # Ctrl-C, say: no `with` block will close the workers.
+        self.close()
+        raise
 
   def _start_next(self) -> bool:
     for item in self._items:
