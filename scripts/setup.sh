@@ -15,6 +15,7 @@ fi
 # The pins are one Python's (the first line of constraints.txt names it): another Python
 # installs within setup.py's ranges, said here, and tests/test_pins.py names what differs.
 stamp=.venv/.installed-setup-py
+UV_VERSION=0.13.9  # the installer, pinned as the packages are
 if [ ! -f "$stamp" ] || ! cat setup.py constraints.txt | cmp -s - "$stamp"; then
   pinned=$(sed -n '1s/.*for CPython \([0-9]*\.[0-9]*\).*/\1/p' constraints.txt)
   here=$(.venv/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
@@ -24,8 +25,13 @@ if [ ! -f "$stamp" ] || ! cat setup.py constraints.txt | cmp -s - "$stamp"; then
       "installing within setup.py's ranges instead" >&2
     pins=()
   fi
-  .venv/bin/python -m pip install --quiet "${pins[@]}" pip
-  .venv/bin/python -m pip install --quiet "${pins[@]}" -e '.[test,beam,dask,openvino,onnx]'
+  # uv installs what pip would, from the same registry, in 30 s rather than 70 (its
+  # downloads run in parallel); it lives beside the environment, not in it.
+  .venv/bin/python -m pip install --quiet --upgrade --target .venv/uv "uv==$UV_VERSION"
+  # Byte-compiled at install, as pip does: Python writes no .pyc where
+  # PYTHONDONTWRITEBYTECODE is set, and every process would compile TensorFlow again.
+  .venv/uv/bin/uv pip install --quiet --python .venv/bin/python --compile-bytecode \
+    "${pins[@]}" pip -e '.[test,beam,dask,openvino,onnx]'
   cat setup.py constraints.txt > "$stamp"
 fi
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-3}
