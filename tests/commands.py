@@ -9,7 +9,9 @@ forkserver does. The command still gets a process of its own: its argv, environm
 working folder, umask, stdin, stdout and stderr (the caller's own file descriptors,
 passed over a Unix socket), exit status or killing signal, its atexit handlers and its
 threads joined at exit. What it shares with the server is only those imported, unused
-modules. `python_shim_env` gives a shell script (`multi_evaluate.sh`) a `$PYTHON` that
+modules. `Command` starts one and returns at once, as `subprocess.Popen` does, for a
+test that kills it (in a session of its own, with its workers, if asked) or runs several
+side by side. `python_shim_env` gives a shell script (`multi_evaluate.sh`) a `$PYTHON` that
 does the same.
 
 What a forked command cannot show is what a fresh interpreter does before `i3d` runs:
@@ -128,34 +130,62 @@ def python_shim_env(env):
   return dict(env, PYTHON=PYTHON_SHIM, **{SERVER_VARIABLE: server_for(env)})
 
 
+class Command:
+  """A command forked from the server as `subprocess.Popen([sys.executable, *args], cwd=cwd,
+  env=env, stdin=DEVNULL, stdout=PIPE, stderr=PIPE, text=True,
+  start_new_session=new_session)` starts one, with what the tests use of it: `pid`,
+  `poll`, `wait`, `communicate` and `returncode`. Its output goes to files, read once it
+  has ended."""
+
+  def __init__(self, args, cwd=ROOT, env=None, umask=None, new_session=False):
+    args = [str(a) for a in args]
+    if args and args[0] == sys.executable:
+      args = args[1:]
+    self.args = [sys.executable, *args]
+    self.returncode = None
+    env = dict(os.environ if env is None else env)
+    request = dict(args=args, cwd=str(cwd), env=env, umask=umask, new_session=new_session)
+    self._outputs = [tempfile.TemporaryFile(), tempfile.TemporaryFile()]
+    with open(os.devnull, 'rb') as stdin:
+      self._connection, self.pid = send_request(
+          server_for(env), request, [stdin.fileno(), *(f.fileno() for f in self._outputs)])
+
+  def poll(self):
+    if self.returncode is None and select.select([self._connection], [], [], 0)[0]:
+      self.returncode = wait_reply(self._connection)
+    return self.returncode
+
+  def wait(self, timeout=None):
+    if self.returncode is None:
+      self._connection.settimeout(timeout)
+      try:
+        self.returncode = wait_reply(self._connection)
+      except socket.timeout:
+        raise subprocess.TimeoutExpired(self.args, timeout) from None
+    return self.returncode
+
+  def communicate(self, timeout=None):
+    """Its stdout and stderr, once it has ended."""
+    self.wait(timeout)
+    texts = [_text(f) for f in self._outputs]
+    for f in self._outputs:
+      f.close()
+    return tuple(texts)
+
+
 def run(args, cwd=ROOT, env=None, timeout=600, umask=None):
   """`subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True,
   text=True, timeout=timeout, umask=umask)` for `args` of `-m module ...`, `-c code ...`
   or `script.py ...` (a leading `sys.executable` is taken as the `python` it is)."""
-  args = [str(a) for a in args]
-  if args and args[0] == sys.executable:
-    args = args[1:]
-  env = dict(os.environ if env is None else env)
-  address = server_for(env)
-  request = dict(args=args, cwd=str(cwd), env=env, umask=umask)
-  with open(os.devnull, 'rb') as stdin, tempfile.TemporaryFile() as stdout, \
-       tempfile.TemporaryFile() as stderr:
-    connection, pid = send_request(address, request,
-                                   [stdin.fileno(), stdout.fileno(), stderr.fileno()])
-    connection.settimeout(timeout)
-    try:
-      returncode = wait_reply(connection)
-      timed_out = False
-    except socket.timeout:
-      os.kill(pid, signal.SIGKILL)
-      connection.settimeout(None)
-      returncode = wait_reply(connection)
-      timed_out = True
-    out, err = [_text(f) for f in (stdout, stderr)]
-  command = [sys.executable, *args]
-  if timed_out:
-    raise subprocess.TimeoutExpired(command, timeout, out, err)
-  return subprocess.CompletedProcess(command, returncode, out, err)
+  command = Command(args, cwd, env, umask)
+  try:
+    command.wait(timeout)
+  except subprocess.TimeoutExpired:
+    os.kill(command.pid, signal.SIGKILL)
+    out, err = command.communicate()
+    raise subprocess.TimeoutExpired(command.args, timeout, out, err) from None
+  out, err = command.communicate()
+  return subprocess.CompletedProcess(command.args, command.returncode, out, err)
 
 
 def _text(captured):
@@ -208,6 +238,8 @@ def _child(request, fds, added_by_preload):
   """The forked command: never returns."""
   code = 1
   try:
+    if request.get('new_session'):
+      os.setsid()
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     for target, fd in enumerate(fds):
       os.dup2(fd, target)

@@ -36,15 +36,21 @@ def rng():
   return np.random.default_rng(0)
 
 
-# The slowest files (minutes each, on two xdist workers), run first: pytest-xdist's
-# `--dist loadfile` hands out files in collection order, so a slow file collected last
-# (test_train*.py, alphabetically) kept one worker busy while the other sat idle.
-# The order: each file's total on an AMD EPYC (2026-12-06), longest first.
-SLOWEST_FIRST = ('test_train.py', 'test_faults_commands.py', 'test_faults.py',
-                 'test_classify.py', 'test_fvd.py', 'test_export.py', 'test_backends.py',
-                 'test_packaging.py', 'test_evaluate_sample.py', 'test_views.py',
-                 'test_fvd_protocols.py', 'test_train_flow.py', 'test_beam_runners.py',
-                 'test_model.py', 'test_precision.py', 'test_pytorch.py')
+# The slowest files, run first, so that the last ones handed out are short and neither
+# of two xdist workers waits long for the other. `--dist loadfile` hands out files in
+# collection order only with `--no-loadscope-reorder` (scripts/test.sh passes it):
+# otherwise pytest-xdist sorts them by their number of tests, and a file of a few long
+# tests (test_train.py) came last.
+# The order: each file's total on an AMD EPYC (2026-12-06), longest first, down to 10 s.
+SLOWEST_FIRST = (
+    'test_train.py', 'test_faults_commands.py', 'test_faults.py', 'test_classify.py',
+    'test_export.py', 'test_backends.py', 'test_fvd.py', 'test_beam_runners.py',
+    'test_packaging.py', 'test_train_flow.py', 'test_evaluate_sample.py',
+    'test_fvd_protocols.py', 'test_views.py', 'test_model.py', 'test_pytorch.py',
+    'test_features.py', 'test_stream.py', 'test_export_runtimes.py', 'test_precision.py',
+    'test_two_hosts.py', 'test_multilabel_train.py', 'test_checkpoint.py',
+    'test_preprocess.py', 'i3d_test.py', 'test_tvl1_fast.py', 'test_commands.py',
+    'test_precise_bn.py')
 
 
 def pytest_collection_modifyitems(items):

@@ -9,8 +9,6 @@ import os
 import re
 import shutil
 import signal
-import subprocess
-import sys
 import time
 
 import cv2
@@ -31,7 +29,6 @@ from i3d import preprocess
 from i3d.preprocess import sample
 from tests import commands
 from tests import reference
-from tests.conftest import ROOT
 from tests.test_checkpoint import unscoped, with_random_flow
 from tests.test_preprocess import decode_all, write_video
 
@@ -233,9 +230,7 @@ def test_killed_run_resumes_without_redoing_anything(local_run, videos_dir, tmp_
   out = tmp_path / 'out'
   args = ['--videos', str(folder), '--output_dir', str(out), '--eval_type', 'rgb',
           '--workers', '1']
-  process = subprocess.Popen([sys.executable, '-m', 'i3d.classify', *args], cwd=ROOT, env=ENV,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             start_new_session=True)
+  process = commands.Command(['-m', 'i3d.classify', *args], env=ENV, new_session=True)
   deadline = time.time() + 300
   while not (out / 'videos' / 'a_carphone.npz').exists():
     assert process.poll() is None and time.time() < deadline
@@ -343,9 +338,8 @@ def test_four_shards_in_one_folder_equal_one_run_with_one_killed_and_rerun(
   out = tmp_path / 'out'
   args = ['--videos', str(videos_dir), '--output_dir', str(out), '--eval_type', 'rgb',
           '--workers', '1', '--noplots']
-  shards = [subprocess.Popen([sys.executable, '-m', 'i3d.classify', *args, '--shard',
-                              f'{i}/4'], cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+  shards = [commands.Command(['-m', 'i3d.classify', *args, '--shard', f'{i}/4'], env=ENV,
+                             new_session=True)
             for i in range(4)]
   deadline = time.time() + 300
   while not (out / 'videos' / 'a_carphone.npz').exists():

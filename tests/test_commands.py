@@ -47,6 +47,43 @@ def test_a_command_past_its_timeout_is_killed(tmp_path):
     commands.run(['-c', 'import time; time.sleep(60)'], timeout=1)
 
 
+@pytest.mark.parametrize('new_session', [False, True])
+def test_a_started_command_is_killed_with_its_group_as_popens_is(new_session):
+  """`Command` as `subprocess.Popen`: running until killed; with `new_session`, a session
+  and group of its own, which killpg ends with the child it started."""
+  program = ('import os, subprocess, sys, time\n'
+             'child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],\n'
+             '                         stdout=subprocess.DEVNULL)\n'
+             'print(os.getsid(0) == os.getpid(), child.pid, flush=True)\n'
+             'time.sleep(60)\n')
+  started = [commands.Command(['-c', program], new_session=new_session),
+             subprocess.Popen([sys.executable, '-c', program], stdout=subprocess.PIPE,
+                              text=True, start_new_session=new_session)]
+  for process in started:
+    time.sleep(0.5)
+    assert process.poll() is None
+    (os.killpg if new_session else os.kill)(process.pid, signal.SIGKILL)
+    out, _ = process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGKILL
+    leader, child = out.split()
+    assert leader == str(new_session)
+    deadline = time.monotonic() + 5
+    while running(int(child)) and new_session and time.monotonic() < deadline:
+      time.sleep(0.05)
+    assert running(int(child)) != new_session
+    if running(int(child)):
+      os.kill(int(child), signal.SIGKILL)
+
+
+def running(pid):
+  """Whether `pid` is a process that has not ended (nor ended unreaped)."""
+  try:
+    with open(f'/proc/{pid}/stat') as f:
+      return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+  except FileNotFoundError:
+    return False
+
+
 def test_the_shim_runs_a_script_as_python_does(tmp_path):
   """multi_evaluate.sh's $PYTHON: the shell sees the exit status and the signal."""
   script = ('"$PYTHON" -c "import sys; print(sys.argv[1:]); sys.exit(5)" a b; echo $?; '

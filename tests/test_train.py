@@ -154,14 +154,12 @@ def test_a_killed_run_resumes_to_the_same_weights_bit_for_bit(motions, trained, 
   as the uninterrupted run, bit for bit."""
   folder, lines = trained
   killed = tmp_path / 'killed'
-  process = subprocess.Popen(train_command(motions, killed, '--deterministic'), cwd=ROOT,
-                             env=env(),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  process = commands.Command(train_command(motions, killed, '--deterministic'), env=env())
   deadline = time.monotonic() + 600
   while not (killed / 'train' / 'ckpt-2.index').exists():
     assert process.poll() is None and time.monotonic() < deadline
     time.sleep(0.05)
-  process.send_signal(signal.SIGKILL)
+  os.kill(process.pid, signal.SIGKILL)
   process.wait()
   assert not (killed / 'model').exists()
   resumed = commands.run(train_command(motions, killed, '--deterministic'), env=env(),
