@@ -24,6 +24,7 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench import record  # pylint: disable=g-import-not-at-top,wrong-import-position
 from i3d import fvd  # pylint: disable=g-import-not-at-top,wrong-import-position
+from i3d.fvd import recipes  # pylint: disable=g-import-not-at-top,wrong-import-position
 from i3d.fvd import drawn as drawn_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 from i3d.fvd import inputs  # pylint: disable=g-import-not-at-top,wrong-import-position
 from i3d.fvd import metric  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -92,7 +93,7 @@ def main(argv):
   del argv
   figures = {'clips_per_draw': _CLIPS.value, 'seeds': list(SEEDS)}
   real_folder = sample.sample_videos()
-  embedders = {resize: fvd.Embedder(resize=resize) for resize in fvd.embedding.RESIZES}
+  embedders = {resize: fvd.Embedder(resize=resize) for resize in recipes.RESIZES}
   speed = {f'{frames}_frames': clips_per_second(embedders['tf1_bilinear'], frames, batch)
            for frames, batch in ((16, 8), (128, 2))}
   speed['full_protocol_s'] = {

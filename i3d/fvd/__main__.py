@@ -28,10 +28,9 @@ from i3d import flags as shared
 from i3d import precision as precision_lib
 from i3d.catalogue import MIN_FRAMES
 from i3d.fvd import drawn as drawn_lib
-from i3d.fvd import embedding
 from i3d.fvd import inputs
-from i3d.fvd import metric
 from i3d.fvd import protocols
+from i3d.fvd import recipes
 from i3d.fvd import saved
 from i3d.fvd.inputs import InputError
 from i3d.system import faults
@@ -79,7 +78,7 @@ _DRAWS = flags.DEFINE_integer(
     'draws', 1, 'With --protocol: the FVD of this many draws, their mean and standard '
     'deviation.', lower_bound=1)
 _RESIZE = flags.DEFINE_enum(
-    'resize', embedding.DEFAULT_RESIZE, list(embedding.RESIZES),
+    'resize', recipes.DEFAULT_RESIZE, list(recipes.RESIZES),
     'How frames are resized to 224x224: tf1_bilinear (the reference\'s), or as other '
     'implementations do: half_pixel_bilinear (PyTorch align_corners=False, StyleGAN-V\'s '
     'port), area.')
@@ -131,6 +130,10 @@ def check_outputs() -> None:
 
 
 def compute() -> None:
+  # Here, not at the top: TensorFlow loads only once the flags are good (`--help` and a
+  # bad flag answer at once).
+  from i3d.fvd import embedding  # pylint: disable=g-import-not-at-top
+  from i3d.fvd import metric  # pylint: disable=g-import-not-at-top
   if _SHARD.value and (_PROTOCOL.value or _GENERATED.value or not _SAVE_STATS.value):
     raise InputError('--shard saves one shard\'s statistics (--save_stats, no --generated, '
                      'no --protocol: a protocol draws from the whole set); pass the '
@@ -153,7 +156,7 @@ def compute() -> None:
   choice = precision_lib.choose(_PRECISION.value)
   if choice.message:
     print(f'{PROGRAM}: {choice.message}', file=sys.stderr)
-  recipe = embedding.recipe(_RESIZE.value)
+  recipe = recipes.recipe(_RESIZE.value)
   metric.check_comparable([
       item if isinstance(item, saved.Embedded) else
       with_frames_from(metric.planned(item, choice.precision, recipe))
@@ -162,7 +165,7 @@ def compute() -> None:
               if to_embed else None)
   for name, opened in sides.items():
     print(describe(name, opened))
-  print(f'embedding: {embedding.RECIPE}, {choice.precision}, batch {_BATCH_SIZE.value}')
+  print(f'embedding: {recipes.RECIPE}, {choice.precision}, batch {_BATCH_SIZE.value}')
   keep = _KVD.value or bool(_SAVE_STATS.value)
   with tqdm.tqdm(total=sum(s.count for s in to_embed), unit='video', disable=None,
                  file=sys.stderr) as bar:
@@ -198,6 +201,7 @@ def with_frames_from(item):
 
 def compute_protocol() -> None:
   """FVD under --protocol, over --draws draws."""
+  from i3d.fvd import embedding  # pylint: disable=g-import-not-at-top
   protocol = protocols.PROTOCOLS[_PROTOCOL.value]
   for flag in (_NUM_FRAMES, _FRAMES_FROM, _KVD):
     if flags.FLAGS[flag.name].present:
@@ -215,7 +219,7 @@ def compute_protocol() -> None:
   choice = precision_lib.choose(_PRECISION.value)
   if choice.message:
     print(f'{PROGRAM}: {choice.message}', file=sys.stderr)
-  recipe = embedding.recipe(_RESIZE.value)
+  recipe = recipes.recipe(_RESIZE.value)
   planned = saved.Drawn('this run', saved.Settings(protocol.frames, choice.precision, recipe),
                         protocol.name, protocol.clips, tuple(seeds), ())
   sides = {}

@@ -25,27 +25,9 @@ from typing import Iterable, Iterator, Optional
 import numpy as np
 
 from i3d import releases
-from i3d.catalogue import IMAGE_SIZE, RELEASES
+from i3d.catalogue import IMAGE_SIZE
+from i3d.fvd.recipes import DEFAULT_RESIZE, RELEASE, RESIZES, recipe
 from i3d.quiet_tf import tf
-
-RELEASE = RELEASES['rgb_imagenet']
-EMBEDDING_SIZE = RELEASE.num_classes
-# What decides the embeddings besides the frame count and precision; recorded in saved
-# statistics so that statistics made otherwise are refused.
-RECIPE = ('frames in [0, 255] resized to 224x224 by TF1 bilinear (align_corners=False, '
-          'half_pixel_centers=False), 2x/255-1, rgb_imagenet time-averaged logits')
-RESIZES = {
-    'tf1_bilinear': 'TF1 bilinear (align_corners=False, half_pixel_centers=False)',
-    'half_pixel_bilinear': 'half-pixel bilinear (PyTorch align_corners=False, TF2 '
-                           'tf.image.resize without antialias)',
-    'area': 'area (TF ResizeArea, align_corners=False)',
-}
-DEFAULT_RESIZE = 'tf1_bilinear'
-
-
-def recipe(resize: str = DEFAULT_RESIZE) -> str:
-  """The recipe's description with `resize` (the reference's: `RECIPE` itself)."""
-  return RECIPE.replace(RESIZES[DEFAULT_RESIZE], RESIZES[resize])
 
 
 def resize_frames(frames: tf.Tensor, resize: str = DEFAULT_RESIZE) -> tf.Tensor:

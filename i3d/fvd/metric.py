@@ -8,11 +8,12 @@ import numpy as np
 from i3d.fvd import distance
 from i3d.fvd import embedding
 from i3d.fvd import inputs
+from i3d.fvd import recipes
 from i3d.fvd.inputs import InputError
 from i3d.fvd.saved import Embedded, Settings
 
 
-def settings_for(num_frames: int, precision: str, recipe: str = embedding.RECIPE) -> Settings:
+def settings_for(num_frames: int, precision: str, recipe: str = recipes.RECIPE) -> Settings:
   return Settings(num_frames, precision, recipe)
 
 
@@ -24,7 +25,7 @@ class Planned:
 
 
 def planned(item: Union[Embedded, inputs.VideoSet], precision: str,
-            recipe: str = embedding.RECIPE) -> Union[Embedded, Planned]:
+            recipe: str = recipes.RECIPE) -> Union[Embedded, Planned]:
   """What to check before any work: saved statistics as they are, sets as planned."""
   if isinstance(item, Embedded):
     return item
@@ -44,7 +45,7 @@ def embed_set(videos: inputs.VideoSet, embedder: embedding.Embedder, batch_size:
       for the kernel distance and saved statistics.
     progress: Called with the number of videos of each batch done.
   """
-  statistics = distance.Statistics.empty(embedding.EMBEDDING_SIZE)
+  statistics = distance.Statistics.empty(recipes.EMBEDDING_SIZE)
   kept = []
   for batch in embedder.embed(videos.videos(), batch_size):
     statistics = statistics.merge(distance.Statistics.of(batch))

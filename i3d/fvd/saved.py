@@ -24,7 +24,7 @@ from i3d.fvd.inputs import InputError
 from i3d.system import files
 
 FORMAT = 1
-# Embeddings are the rgb_imagenet network's logits (`embedding.RELEASE`).
+# Embeddings are the rgb_imagenet network's logits (`recipes.RELEASE`).
 DIMENSIONS = RELEASES['rgb_imagenet'].num_classes
 
 
