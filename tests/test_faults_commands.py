@@ -20,7 +20,7 @@ from i3d.train import recipe as recipe_lib
 from i3d.videosets import sources
 from tests import commands
 from tests.conftest import ROOT
-from tests.test_faults import one_line, tiny_disk
+from tests.test_faults import SHORT_WINDOWS, one_line, tiny_disk
 
 ENV = commands.user_env()
 
@@ -305,7 +305,7 @@ def test_files_are_written_with_the_users_umask(tmp_path):
   videos.mkdir()
   os.symlink(video, videos / 'carphone.mp4')
   classified = under_umask_077('-m', 'i3d.classify', '--videos', str(videos), '--output_dir',
-                               str(tmp_path / 'c'), '--window_frames', '0', '--noplots',
+                               str(tmp_path / 'c'), *SHORT_WINDOWS, '--noplots',
                                '--workers', '1')
   assert classified.returncode == 0, classified.stderr
   write_statistics(tmp_path / 'g.npz')
