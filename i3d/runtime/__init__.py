@@ -1,7 +1,8 @@
 """Running the networks outside TensorFlow: conversion to ONNX and OpenVINO (`convert`),
 an OpenVINO back-end with the TensorFlow networks' interface (`openvino_networks`),
-int8 post-training quantization calibrated on real video (`int8`), and the choice
-between back-ends (`backends`).
+int8 post-training quantization calibrated on real video (`int8`), the choice between
+back-ends (`backends`), and the SavedModel, TFLite, ONNX and OpenVINO files that
+`python -m i3d.export` writes (`serving`).
 
 OpenVINO, NNCF and ONNX are optional extras (`pip install '.[openvino]'`, `'.[onnx]'`):
 nothing imports them before it is used. This module imports no TensorFlow.
