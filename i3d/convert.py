@@ -32,16 +32,16 @@ from absl import app
 from absl import flags
 import numpy as np
 
-from i3d import checkpoint
 from i3d.catalogue import CHANNELS
 from i3d.catalogue import plan as plan_lib
-from i3d.model import InceptionI3d
 from i3d.pytorch import i3d_names
 from i3d.pytorch import serialization
 from i3d.system import faults
 from i3d.system import files
 from i3d.videosets import multilabel
 
+# `checkpoint` and the model (TensorFlow) are imported where they are used, so that the
+# command answers --help and bad flags at once.
 FORMATS = ('pt', 'safetensors')
 SOURCES = ('pytorch-i3d', 'release')
 CONVERSION = 'CONVERSION.json'  # Written beside a converted checkpoint: where it came from.
@@ -53,6 +53,8 @@ class ConversionError(ValueError):
 
 def _release_shapes(channels: int, num_classes: int) -> Dict[str, Tuple[int, ...]]:
   """`{name below the scope: shape}` of every variable of the network."""
+  from i3d import checkpoint  # pylint: disable=g-import-not-at-top
+  from i3d.model import InceptionI3d  # pylint: disable=g-import-not-at-top
   model = InceptionI3d(num_classes=num_classes)
   checkpoint.build(model, channels)
   return {name: tuple(v.shape) for name, v in checkpoint.model_variables(model).items()}
@@ -179,6 +181,7 @@ def to_pytorch_i3d(tensors: Mapping[str, np.ndarray]) -> 'collections.OrderedDic
 def read_release(path: str) -> Tuple[Dict[str, np.ndarray], str]:
   """The tensors (names below the scope) and scope of the I3D in a release checkpoint
   (a folder or prefix) or a trained model's folder (`python -m i3d.train`'s)."""
+  from i3d import checkpoint  # pylint: disable=g-import-not-at-top
   if os.path.isfile(os.path.join(path, plan_lib.MODEL_SUMMARY)):
     path = os.path.join(path, plan_lib.MODEL_SUBDIR)
   return checkpoint.read_tensors(plan_lib.checkpoint_prefix(path))
@@ -231,6 +234,7 @@ def pytorch_to_release(source: str, directory: str, labels: Optional[str] = None
   Raises:
     ConversionError: Naming what does not convert; nothing is written.
   """
+  from i3d import checkpoint  # pylint: disable=g-import-not-at-top
   tensors, channels, num_classes = from_pytorch_i3d(load_pytorch(source), source)
   # The modality whose input channels the weights take (catalogue.CHANNELS, the fact).
   modality = modality or next((m for m, c in CHANNELS.items() if c == channels), None)

@@ -137,7 +137,8 @@ def test_each_flag_is_declared_in_one_place():
 COMMANDS_WITHOUT_TENSORFLOW = (
     'i3d.classify.__main__', 'i3d.features.__main__', 'i3d.evaluate_sample',
     'i3d.train.__main__', 'i3d.train.camera_motion', 'i3d.live.__main__',
-    'i3d.preprocess.__main__', 'i3d.provision', 'i3d.fvd.__main__', 'i3d.export')
+    'i3d.preprocess.__main__', 'i3d.provision', 'i3d.fvd.__main__', 'i3d.export',
+    'i3d.convert')
 
 
 @pytest.mark.parametrize('command', COMMANDS_WITHOUT_TENSORFLOW)
