@@ -98,6 +98,45 @@ def test_ctrl_c_while_workers_import_their_modules_is_answered_once():
   assert (process.returncode, stdout, stderr) == (1, '', 'interrupted\n')
 
 
+# One worker busy with a progress bar (slow to stop), one idle; Ctrl-C is answered with
+# one line.
+CTRL_C_WHILE_A_WORKER_SHOWS_A_BAR = """
+import sys
+from i3d.system.pool import OrderedMap
+from tests import slow_start
+try:
+  with OrderedMap(slow_start.with_a_bar, [sys.argv[1], ''], processes=2) as results:
+    list(results)
+except KeyboardInterrupt:
+  sys.exit('interrupted')
+"""
+
+
+def test_ctrl_c_while_a_worker_shows_a_progress_bar_leaves_no_semaphore(tmp_path):
+  """The idle worker leaves on Ctrl-C and the executor then ends the busy one with
+  SIGTERM. tqdm's lock was a multiprocessing one in each worker, a named semaphore that
+  the ended worker could not remove: the resource tracker warned of it after
+  'interrupted'."""
+  import signal  # pylint: disable=g-import-not-at-top
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  from tests.conftest import ROOT, as_in_a_terminal  # pylint: disable=g-import-not-at-top
+  started = tmp_path / 'started'
+  process = subprocess.Popen(
+      [sys.executable, '-c', CTRL_C_WHILE_A_WORKER_SHOWS_A_BAR, str(started)], cwd=ROOT,
+      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+      preexec_fn=as_in_a_terminal, start_new_session=True)
+  deadline = time.monotonic() + 60
+  while not started.exists():
+    assert process.poll() is None and time.monotonic() < deadline
+    time.sleep(0.05)
+  time.sleep(1)  # The other worker done with its item, idle.
+  os.killpg(process.pid, signal.SIGINT)
+  stdout, stderr = process.communicate(timeout=60)
+  assert (process.returncode, stdout, stderr.splitlines()[-1:]) == (1, '', ['interrupted'])
+  assert 'leaked' not in stderr, stderr
+
+
 def test_local_store_writes_whole_files_and_removes_temporaries(tmp_path):
   store = store_lib.open_store(str(tmp_path))
   assert isinstance(store, store_lib.LocalStore)

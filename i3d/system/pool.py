@@ -17,6 +17,8 @@ import sys
 import threading
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
+import tqdm
+
 # prctl's option to have a signal sent to this process when its parent dies (Linux).
 _PR_SET_PDEATHSIG = 1
 
@@ -80,6 +82,12 @@ def _start_worker(parent: int, initializer: Optional[Callable], initargs: Sequen
   # here SIGINT was held (`_sigint_held`); one that came meanwhile arrives now.
   global _starting
   _starting = True
+  # tqdm's class-wide lock would be a multiprocessing one: a named semaphore that the
+  # resource tracker follows. Once one worker has left on Ctrl-C, the executor ends the
+  # others with SIGTERM, which removes nothing, and the tracker warned of the semaphore
+  # after the parent's one line. A spawned worker shares the lock with no other process:
+  # a thread lock does the same.
+  tqdm.tqdm.set_lock(threading.RLock())
   signal.signal(signal.SIGINT, _leave_quietly)
   signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
   if initializer is not None:
