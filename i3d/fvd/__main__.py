@@ -130,10 +130,6 @@ def check_outputs() -> None:
 
 
 def compute() -> None:
-  # Here, not at the top: TensorFlow loads only once the flags are good (`--help` and a
-  # bad flag answer at once).
-  from i3d.fvd import embedding  # pylint: disable=g-import-not-at-top
-  from i3d.fvd import metric  # pylint: disable=g-import-not-at-top
   if _SHARD.value and (_PROTOCOL.value or _GENERATED.value or not _SAVE_STATS.value):
     raise InputError('--shard saves one shard\'s statistics (--save_stats, no --generated, '
                      'no --protocol: a protocol draws from the whole set); pass the '
@@ -156,6 +152,10 @@ def compute() -> None:
   choice = precision_lib.choose(_PRECISION.value)
   if choice.message:
     print(f'{PROGRAM}: {choice.message}', file=sys.stderr)
+  # Here, not at the top: TensorFlow loads only once the flags and inputs are good
+  # (`--help`, a bad flag and a missing file answer at once).
+  from i3d.fvd import embedding  # pylint: disable=g-import-not-at-top
+  from i3d.fvd import metric  # pylint: disable=g-import-not-at-top
   recipe = recipes.recipe(_RESIZE.value)
   metric.check_comparable([
       item if isinstance(item, saved.Embedded) else
@@ -201,7 +201,6 @@ def with_frames_from(item):
 
 def compute_protocol() -> None:
   """FVD under --protocol, over --draws draws."""
-  from i3d.fvd import embedding  # pylint: disable=g-import-not-at-top
   protocol = protocols.PROTOCOLS[_PROTOCOL.value]
   for flag in (_NUM_FRAMES, _FRAMES_FROM, _KVD):
     if flags.FLAGS[flag.name].present:
@@ -252,6 +251,7 @@ def compute_protocol() -> None:
     print(f'{name}: {item.source} ({item.count} videos, {first.eligible} holding the '
           f'{protocol.span} frames of a clip{replacement})')
   print(f'embedding: {recipe}, {choice.precision}, batch {_BATCH_SIZE.value}')
+  from i3d.fvd import embedding  # pylint: disable=g-import-not-at-top  (As in compute.)
   embedder = (embedding.Embedder(_CHECKPOINT_DIR.value, choice.precision, _RESIZE.value)
               if draws else None)
   total = sum(len(protocols.distinct_clips(d)) for d in draws.values())
