@@ -41,6 +41,7 @@ TF_ENABLE_ONEDNN_OPTS=0 .venv/bin/python bench/forward.py \
 .venv/bin/python bench/backends.py --json "$results/backends.json"
 .venv/bin/python bench/stream.py --json "$results/stream.json"
 .venv/bin/python bench/train_speed.py --json "$results/train_speed.json"
+.venv/bin/python bench/tracing.py --json "$results/tracing.json"
 .venv/bin/python bench/train_motion.py --json "$results/train_motion.json" --plot "$results/train_motion.png"
 .venv/bin/python bench/train_multilabel.py --json "$results/train_multilabel.json"
 .venv/bin/python bench/summary.py

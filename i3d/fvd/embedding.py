@@ -72,7 +72,7 @@ class Embedder:
     self.resize = resize
     self.recipe = recipe(resize)
     self._model = releases.load_release(RELEASE, checkpoint_dir, dtype=precision)
-    self._forward = tf.function(self._logits, reduce_retracing=True)
+    self._forward = tf.function(self._logits, reduce_retracing=True, autograph=False)
 
   def _logits(self, inputs: tf.Tensor) -> tf.Tensor:
     logits, _ = self._model(inputs, is_training=False)

@@ -19,7 +19,7 @@ def predictor(model: InceptionI3d):
   """The model in inference mode (batch norm's moving statistics, no dropout)."""
   spec = tf.TensorSpec([1, None, IMAGE_SIZE, IMAGE_SIZE, None], tf.float32)
   return tf.function(lambda clip: tf.cast(model(clip, is_training=False)[0], tf.float32),
-                     input_signature=[spec])
+                     input_signature=[spec], autograph=False)
 
 
 def accuracy(forward, videos: Sequence[Video], class_names: Sequence[str],

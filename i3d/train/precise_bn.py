@@ -54,7 +54,7 @@ class PreciseBatchNorm:
     def replica_pass(clips):
       model(clips, is_training=True, dropout_keep_prob=1.0)
 
-    @tf.function
+    @tf.function(autograph=False)
     def batch_statistics(iterator):
       """Each batch norm's batch mean and variance (the mean over replicas), left in
       its moving statistics by a training pass at decay 0; no weight changes."""

@@ -129,7 +129,9 @@ def train_step_fn(strategy, state: State, recipe: Recipe):
     correct = tf.reduce_sum(tf.cast(hits, tf.float32))
     return loss, correct, gradients
 
-  @tf.function
+  # No AutoGraph: the control flow is plain Python, and tracing takes 2 to 3 s less
+  # (bench/tracing.py).
+  @tf.function(autograph=False)
   def step(iterator):
     clips, labels = next(iterator)
     # The step the dropout masks are seeded by, read once here, before the increment
