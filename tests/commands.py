@@ -64,6 +64,11 @@ def user_env(**extra):
 
 
 def import_time_settings(env):
+  """`env`'s import-time variables. `i3d.quiet_tf` sets an unset TF_CPP_MIN_LOG_LEVEL
+  to 3 before it imports TensorFlow (unless I3D_VERBOSE), so unset is 3 here: the
+  user's environment and the tests' share a server."""
+  if not env.get('I3D_VERBOSE'):
+    env = {'TF_CPP_MIN_LOG_LEVEL': '3', **env}
   return tuple(sorted((k, v) for k, v in env.items()
                       if k in IMPORT_TIME or k.startswith(IMPORT_TIME_PREFIXES)))
 
