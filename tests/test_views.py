@@ -85,7 +85,7 @@ def rgb_networks():
 
 def test_thirty_views_score_the_mean_softmax_and_accuracy(rgb_networks, tmp_path):
   """10 temporal x 3 spatial views on a real video, through the command, with labels:
-  every view's logits, the mean softmax and metrics.json. Views of 16 frames (MMAction2's
+  every view's logits, the mean softmax and metrics.json. Views of 10 frames (MMAction2's
   protocol takes 32): where they go and how they are scored does not depend on it."""
   video = os.path.join(sample.sample_videos(), 'carphone_pristine.mp4')
   labels = tmp_path / 'classes.txt'
@@ -93,11 +93,11 @@ def test_thirty_views_score_the_mean_softmax_and_accuracy(rgb_networks, tmp_path
   frames = preprocess.video_to_arrays(video, ['rgb'], preprocess.Options(crop='none'))
   frames = frames['rgb'][0]
   assert frames.shape == (100, 256, 313, 3)
-  # 100 frames, clips of 16: 85 possible starts in 10 segments of 8.5, centres at
-  # 4.25 + 8.5 k, rounded down.
-  starts = [4, 12, 21, 29, 38, 46, 55, 63, 72, 80]
+  # 100 frames, clips of 10: 91 possible starts in 10 segments of 9.1, centres at
+  # 4.55 + 9.1 k, rounded down.
+  starts = [4, 13, 22, 31, 40, 50, 59, 68, 77, 86]
   xs = [0, 44, 89]  # Start, middle and end of 313 - 224 = 89; y = (256 - 224) / 2.
-  clips = np.stack([frames[t:t + 16, 16:240, x:x + 224] for t in starts for x in xs])
+  clips = np.stack([frames[t:t + 10, 16:240, x:x + 224] for t in starts for x in xs])
   logits = np.concatenate([rgb_networks('rgb', clips[i:i + 10])[0] for i in (0, 10, 20)])
   expected = softmax(logits).mean(0)
   top1 = rgb_networks.labels[int(np.argmax(expected))]
@@ -107,7 +107,7 @@ def test_thirty_views_score_the_mean_softmax_and_accuracy(rgb_networks, tmp_path
   result = commands.run(
       ['-m', 'i3d.classify', '--videos', str(tmp_path / 'set.csv'),
        '--labels', str(labels), '--output_dir', str(tmp_path / 'out'), '--eval_type', 'rgb',
-       '--temporal_views', '10', '--spatial_views', '3', '--window_frames', '16',
+       '--temporal_views', '10', '--spatial_views', '3', '--window_frames', '10',
        '--workers', '1', '--noplots'], env=ENV)
   assert result.returncode == 0, result.stderr
   [name] = os.listdir(tmp_path / 'out' / 'videos')
