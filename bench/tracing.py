@@ -2,7 +2,9 @@
 evaluation forward pass traced with it (`tf.function`'s default) and without it (what
 `i3d.train` uses: their control flow is plain Python), each in a fresh process, in
 turns. Seconds to trace, and to the end of the first call (tracing, graph
-optimisation, the step itself); and the outputs, which must not depend on it.
+optimisation, the step itself); and the outputs, which must not depend on it (the
+training loss is the same in every process; the evaluation's logits may differ in their
+last bit from one process to another: in the recorded run, between AutoGraph's).
 
   .venv/bin/python bench/tracing.py --json bench/results/tracing.json
 """
