@@ -204,8 +204,8 @@ def test_a_diverging_loss_stops_the_run_naming_the_step(motions, tmp_path):
 @pytest.fixture(scope='module')
 def one_and_two_replicas(motions, tmp_path_factory):
   """Two steps of `TRAIN_STEPS` on one device and on two replicas: the global batch of
-  2, batch norm frozen, no dropout (its masks differ by replica), no flips; the settings
-  of `train_command` with these."""
+  2, batch norm frozen, no dropout (its masks differ by replica), no flips; what
+  `train_command` runs with the two-worker test's flags."""
   settings = dict(num_frames=9, batch_size=2, steps=2, freeze_batch_norm=True,
                   dropout_keep_prob=1.0, flip=False)
   return train_steps(motions, tmp_path_factory.mktemp('replicas'), [
