@@ -251,7 +251,8 @@ def compute_protocol() -> None:
     print(f'{name}: {item.source} ({item.count} videos, {first.eligible} holding the '
           f'{protocol.span} frames of a clip{replacement})')
   print(f'embedding: {recipe}, {choice.precision}, batch {_BATCH_SIZE.value}')
-  from i3d.fvd import embedding  # pylint: disable=g-import-not-at-top  (As in compute.)
+  # Here, as in `compute`: TensorFlow once the flags and inputs are good.
+  from i3d.fvd import embedding  # pylint: disable=g-import-not-at-top
   embedder = (embedding.Embedder(_CHECKPOINT_DIR.value, choice.precision, _RESIZE.value)
               if draws else None)
   total = sum(len(protocols.distinct_clips(d)) for d in draws.values())

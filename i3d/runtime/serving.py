@@ -77,6 +77,13 @@ class Served(tf.Module):
     return function.get_concrete_function(**specs)
 
 
+def write_label_map(folder: str, labels: List[str]) -> str:
+  """`folder`'s label map, a class name a line in logit order; returns its path."""
+  path = os.path.join(folder, LABEL_MAP)
+  files.write_atomically(path, ('\n'.join(labels) + '\n').encode())
+  return path
+
+
 def load_models(plan: catalogue.Plan, ops: str = '3d') -> Dict[str, InceptionI3d]:
   return {stream.modality: releases.load_stream(stream, ops=ops)
           for stream in plan.streams}
@@ -85,8 +92,7 @@ def load_models(plan: catalogue.Plan, ops: str = '3d') -> Dict[str, InceptionI3d
 def export_saved_model(plan: catalogue.Plan, output_dir: str) -> str:
   """Writes the plan's networks as a SavedModel in `output_dir`, whole or not at all."""
   with files.folder_written_atomically(output_dir) as staging:
-    label_map = os.path.join(staging, LABEL_MAP)
-    files.write_atomically(label_map, ('\n'.join(plan.labels) + '\n').encode())
+    label_map = write_label_map(staging, plan.labels)
     served = Served(load_models(plan), list(plan.labels), label_map)
     with quiet_tf.without_noise(drop_all=True):
       tf.saved_model.save(served, staging,
@@ -112,8 +118,7 @@ def export_runtime(plan: catalogue.Plan, output_dir: str, runtime: str) -> List[
   served = Served(load_models(plan), list(plan.labels), os.devnull)
   function, specs = plain_function(served)
   with files.folder_written_atomically(output_dir) as staging:
-    files.write_atomically(os.path.join(staging, LABEL_MAP),
-                           ('\n'.join(plan.labels) + '\n').encode())
+    write_label_map(staging, plan.labels)
     if runtime == 'onnx':
       proto = convert.to_onnx(function, specs)
       names = [f'{plan.eval_type}.onnx']
@@ -147,8 +152,7 @@ def export_tflite(plan: catalogue.Plan, output_dir: str, num_frames: int,
     raise ValueError(f'--num_frames {num_frames}: I3D needs at least {MIN_FRAMES}')
   written = {}
   with files.folder_written_atomically(output_dir) as staging:
-    label_map = os.path.join(staging, LABEL_MAP)
-    files.write_atomically(label_map, ('\n'.join(plan.labels) + '\n').encode())
+    label_map = write_label_map(staging, plan.labels)
     served = Served(load_models(plan, ops='2d'), list(plan.labels), label_map)
     fixed = os.path.join(staging, 'fixed_shape_saved_model')
     with quiet_tf.without_noise(drop_all=True):
